@@ -1,0 +1,50 @@
+# Partner Management API: `make test` checks everything; `make run` serves it locally.
+SHELL := /bin/bash
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null)
+VENV := .venv
+BIN := $(abspath $(VENV)/bin)
+# sam build looks for python3.13 on PATH: the virtualenv's comes first.
+export PATH := $(BIN):$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 1
+
+.PHONY: install lint typecheck pytest validate build test bench operator-credential clean
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt layers/shared/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 not found (install it, or set PYTHON313=/path/to/python3.13)"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy layers/shared/partner_api
+
+pytest: install
+	$(BIN)/pytest
+
+validate: install
+	$(BIN)/sam validate --lint --template template.yaml
+
+build: install
+	$(BIN)/sam build --template template.yaml --parallel
+
+test: lint typecheck pytest validate build
+
+bench: install
+	$(BIN)/python benchmarks/bench.py
+
+# Create the first operator credential of a deployed stack: make operator-credential STACK=partner-api-dev
+operator-credential: install
+	@test -n "$(STACK)" || { echo "usage: make operator-credential STACK=<stack name> [REGION=...]"; exit 2; }
+	$(BIN)/python tools/create_operator_credential.py --stack-name "$(STACK)" $(if $(REGION),--region "$(REGION)")
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

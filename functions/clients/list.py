@@ -1,0 +1,19 @@
+"""GET /partner/v1/clients: a page of the caller's subtree's clients."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.http import Api, Call
+from partner_api.logic import clients
+from partner_api.models.clients import ClientListQuery, public_client
+
+api = Api()
+
+
+@api.route("GET", "/partner/v1/clients", scope="clients:read")
+def list_clients(call: Call) -> Response:
+    page = clients.list_page(call.principal, call.query(ClientListQuery))
+    data = {"clients": [public_client(r) for r in page.items], "pagination": page.pagination()}
+    return call.ok("Clients retrieved successfully.", data)
+
+
+handler = api.handler

@@ -1,0 +1,23 @@
+"""POST /partner/v1/clients: register a client."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.http import Api, Call
+from partner_api.logic import clients
+from partner_api.models.clients import ClientCreate, public_client
+
+api = Api()
+
+
+@api.route("POST", "/partner/v1/clients", scope="clients:write")
+def register_client(call: Call) -> Response:
+    record = clients.register(call.principal, call.actor, call.body(ClientCreate))
+    return call.ok(
+        "Client registered successfully.",
+        public_client(record),
+        status=201,
+        version=(record["clientId"], record["version"]),
+    )
+
+
+handler = api.handler

@@ -1,0 +1,26 @@
+"""POST /oauth/token: exchange client credentials for an access token."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.errors import OAuthError
+from partner_api.http import Api, Call
+from partner_api.http.oauth import NO_STORE, client_authentication, require_form
+from partner_api.logic import oauth
+
+api = Api()
+
+
+@api.route("POST", "/oauth/token", auth="none")
+def issue_token(call: Call) -> Response:
+    form = require_form(call)
+    grant_type = form.get("grant_type", "")
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required.")
+    if grant_type != oauth.CLIENT_CREDENTIALS:
+        raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type[:100]}")
+    credential = oauth.authenticate_client(*client_authentication(call, form))
+    granted = oauth.client_credentials_grant(credential, form.get("scope"), call.base_url)
+    return call.json_response(200, granted, NO_STORE)
+
+
+handler = api.handler

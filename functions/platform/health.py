@@ -1,0 +1,15 @@
+"""GET /health: liveness, no auth and no AWS calls."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.http import Api, Call
+
+api = Api()
+
+
+@api.route("GET", "/health", auth="none")
+def health(call: Call) -> Response:
+    return call.json_response(200, {"status": "ok"})
+
+
+handler = api.handler

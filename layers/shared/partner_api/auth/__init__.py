@@ -1,0 +1,1 @@
+"""Authentication: credential secrets, token signing and verification, the caller's identity."""

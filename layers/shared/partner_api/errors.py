@@ -1,0 +1,133 @@
+"""Domain errors. Each carries the API's error code; ``http.errors`` alone maps them to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    field: str
+    issue: str
+
+
+class DomainError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    code = "INTERNAL_SERVER_ERROR"
+    default_message = "An unexpected error occurred."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, details: list[FieldIssue] | None = None
+    ) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.details = details or []
+
+
+class InvalidInput(DomainError):
+    code = "INVALID_PARAMETER"
+    default_message = "One or more parameters are invalid."
+
+
+class MissingParameters(InvalidInput):
+    code = "MISSING_REQUIRED_PARAMS"
+    default_message = "Required parameters are missing."
+
+
+class InvalidJson(InvalidInput):
+    code = "INVALID_JSON"
+    default_message = "The request body is not valid JSON."
+
+
+class PayloadTooLarge(DomainError):
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "The request body exceeds 64 KiB."
+
+
+class Unauthenticated(DomainError):
+    code = "INVALID_ACCESS_TOKEN"
+    default_message = "Access token provided is invalid or has expired."
+
+
+class NoAuthorizationHeader(Unauthenticated):
+    code = "NO_AUTHORIZATION_HEADER"
+    default_message = "Authorization header not provided."
+
+
+class Forbidden(DomainError):
+    code = "PERMISSION_DENIED"
+    default_message = "The caller does not have permission to execute this operation."
+
+
+class MissingScopes(Forbidden):
+    code = "MISSING_SCOPES"
+    default_message = "The token does not contain the required scopes."
+
+
+class PartnerInactive(Forbidden):
+    code = "AUTHENTICATION_FAILED"
+    default_message = "The partner is not active."
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    default_message = "The requested resource was not found."
+
+
+class ClientNotFound(NotFound):
+    code = "CLIENT_NOT_FOUND"
+    default_message = "Client not found."
+
+
+class PartnerNotFound(NotFound):
+    code = "PARTNER_NOT_FOUND"
+    default_message = "Partner not found."
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    default_message = "Account not found."
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+    default_message = "The request conflicts with the current state."
+
+
+class ClientAlreadyExists(Conflict):
+    code = "CLIENT_ALREADY_EXISTS"
+    default_message = "A client with this email already exists."
+
+
+class PartnerAlreadyExists(Conflict):
+    code = "PARTNER_ALREADY_EXISTS"
+    default_message = "A partner with this reference already exists."
+
+
+class PreconditionFailed(DomainError):
+    code = "PRECONDITION_FAILED"
+    default_message = "The resource has changed since it was read (If-Match mismatch)."
+
+
+class DependencyUnavailable(DomainError):
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "The service is temporarily unavailable. Please retry."
+
+
+class OAuthError(Exception):
+    """An RFC 6749 error: reported by the OAuth endpoints without the envelope."""
+
+    def __init__(self, error: str, description: str = "", *, status: int = 400) -> None:
+        super().__init__(description or error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class InvalidClient(OAuthError):
+    def __init__(self) -> None:
+        # No hint whether the id, the secret, the credential or the partner was wrong.
+        super().__init__("invalid_client", "Client authentication failed.", status=401)

@@ -1,0 +1,96 @@
+"""The one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from partner_api.errors import (
+    Conflict,
+    DependencyUnavailable,
+    DomainError,
+    FieldIssue,
+    Forbidden,
+    InvalidInput,
+    MissingParameters,
+    NotFound,
+    OAuthError,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unauthenticated,
+)
+from partner_api.models.clients import READ_ONLY_FIELDS
+
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (PayloadTooLarge, 413),
+    (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (DependencyUnavailable, 503),
+]
+MAX_RETRY_AFTER = "2"
+
+
+def status_of(error: DomainError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def envelope_error(error: DomainError, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and extra headers for a domain error."""
+    body: dict[str, Any] = {"success": False, "code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = [{"field": d.field, "issue": d.issue} for d in error.details]
+    body["requestId"] = request_id
+    headers = {"Retry-After": MAX_RETRY_AFTER} if isinstance(error, DependencyUnavailable) else {}
+    return status_of(error), body, headers
+
+
+def unexpected(request_id: str) -> tuple[int, dict[str, Any]]:
+    return 500, {
+        "success": False,
+        "code": "INTERNAL_SERVER_ERROR",
+        "message": "An unexpected error occurred.",
+        "requestId": request_id,
+    }
+
+
+def oauth_error(error: OAuthError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    body = {"error": error.error}
+    if error.description:
+        body["error_description"] = error.description
+    headers = {"WWW-Authenticate": 'Basic realm="oauth"'} if error.status == 401 else {}
+    return error.status, body, headers
+
+
+def from_validation(exc: Any, *, prefix: tuple[str, ...] = ()) -> InvalidInput:
+    """A pydantic ``ValidationError`` as one domain error with an entry per offending field."""
+    details: list[FieldIssue] = []
+    missing = False
+    for problem in exc.errors(include_url=False):
+        location = [str(p) for p in (*prefix, *problem["loc"])]
+        # pydantic reports the failing branch of a union/annotated type; keep the field path.
+        field = ".".join(p for p in location if not p.startswith(("function-", "constrained-")))
+        kind = problem["type"]
+        if kind == "missing":
+            missing = True
+            issue = "required"
+        elif kind == "extra_forbidden":
+            issue = "read-only field" if location[-1] in READ_ONLY_FIELDS else "unknown field"
+        else:
+            issue = str(problem["msg"]).removeprefix("Value error, ")
+        details.append(FieldIssue(field or "body", issue))
+    first = details[0].field if details else "body"
+    if missing:
+        names = ", ".join(d.field for d in details if d.issue == "required")
+        return MissingParameters(f"Required parameter {names} is missing.", details=details)
+    return InvalidInput(f"The {first} value specified is invalid.", details=details)
+
+
+def json_body(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)

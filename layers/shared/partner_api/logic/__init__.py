@@ -1,0 +1,1 @@
+"""Business rules. Speaks in domain errors and records; knows nothing of HTTP."""

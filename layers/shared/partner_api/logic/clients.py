@@ -1,0 +1,303 @@
+"""Client lifecycle: register, read, list, update, remove, restore.
+
+Every change is one DynamoDB transaction holding the record, its email uniqueness item,
+the counters and the audit event, so a change is either wholly there or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partner_api.auth.principal import Principal
+from partner_api.errors import (
+    AccountNotFound,
+    ClientAlreadyExists,
+    ClientNotFound,
+    FieldIssue,
+    InvalidInput,
+    MissingParameters,
+    PartnerNotFound,
+    PreconditionFailed,
+)
+from partner_api.ids import new_id, now_iso
+from partner_api.logic.pages import Page
+from partner_api.logic.versions import require_match
+from partner_api.models.clients import OPTIONAL_FIELDS, ClientCreate, ClientListQuery, ClientPatch
+from partner_api.store import accounts, clients, pages, partners
+from partner_api.store.dynamo import TransactionConflict, transact
+from partner_api.store.events import Actor, diff, event_put
+
+# Fields whose changes an event records (never secrets; clients have none).
+AUDITED_FIELDS = ("name", "email", "status", "partnerId", *OPTIONAL_FIELDS)
+LIVE_STATUSES = ("active", "inactive", "suspended")
+_OPTIMISTIC_RETRIES = 5
+
+
+def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, Any]:
+    """Create an active client; a live client with the same email (any case) → 409."""
+    fields = body.given()
+    if not fields.get("name"):
+        if fields.get("firstName") and fields.get("lastName"):
+            fields["name"] = f"{fields['firstName']} {fields['lastName']}"[:255]
+        else:
+            raise MissingParameters(
+                "Required parameter name is missing.", details=[FieldIssue("name", "required")]
+            )
+    owner_path = _owner_path(caller, fields.pop("partnerId", None))
+    if fields.get("accountId"):
+        _require_account(caller, fields["accountId"])
+    now = now_iso()
+    record = {
+        **fields,
+        "clientId": new_id(),
+        "tenantId": caller.tenant_id,
+        "partnerId": owner_path[-1],
+        "partnerPath": owner_path,
+        "status": "active",
+        "registeredAt": now,
+        "updatedAt": now,
+        "version": 1,
+    }
+    operations = [
+        clients.create_put(record),
+        clients.email_claim(caller.tenant_id, record["email"], record["clientId"]),
+        *partners.counts_change(caller.tenant_id, [(owner_path, "active", 1)]),
+        _event(caller, actor, "client.registered", record, diff({}, record, AUDITED_FIELDS), now),
+    ]
+    try:
+        transact(operations)
+    except TransactionConflict as conflict:
+        if conflict.failed(1):
+            raise _email_taken() from conflict
+        raise
+    return record
+
+
+def get(caller: Principal, client_id: str) -> dict[str, Any]:
+    """A client of the caller's subtree (deleted ones included); anything else is not found."""
+    item = clients.find(caller.tenant_id, client_id)
+    if item is None or not caller.sees_partner(item["partnerPath"]):
+        raise ClientNotFound()
+    return clients.record_of(item)
+
+
+def update(
+    caller: Principal, actor: Actor, client_id: str, body: ClientPatch, if_match: str | None
+) -> dict[str, Any]:
+    """Apply a partial update; ``status`` may remove (``deleted``) or restore (``active``)."""
+    changes = body.given()
+    for attempt in range(_OPTIMISTIC_RETRIES):
+        before = get(caller, client_id)
+        require_match(if_match, client_id, before["version"])
+        after = _patched(caller, before, changes)
+        if after == before:
+            return before
+        try:
+            _save(caller, actor, before, after)
+            return after
+        except _VersionMoved:
+            if if_match is not None or attempt == _OPTIMISTIC_RETRIES - 1:
+                raise PreconditionFailed() from None
+    raise PreconditionFailed()  # pragma: no cover - the loop always returns or raises
+
+
+def remove(caller: Principal, actor: Actor, client_id: str, if_match: str | None) -> dict[str, Any]:
+    """Soft-delete. Removing an already removed client answers the same and records nothing."""
+    for _ in range(_OPTIMISTIC_RETRIES):
+        before = get(caller, client_id)
+        if before["status"] == "deleted":
+            return before
+        require_match(if_match, client_id, before["version"])
+        after = _patched(caller, before, {"status": "deleted"})
+        try:
+            _save(caller, actor, before, after)
+            return after
+        except _VersionMoved:
+            continue  # someone else wrote (perhaps removed it): look again
+    raise PreconditionFailed()
+
+
+def list_page(caller: Principal, query: ClientListQuery) -> Page:
+    """One page of the caller's subtree's clients, oldest first, with the filters applied."""
+    partner_filter = None
+    if query.partnerId:
+        partner_filter = _visible_partner(caller, query.partnerId, allow_deleted=True)["partnerId"]
+    if query.accountId:
+        _require_account(caller, query.accountId)
+    spec = clients.list_spec(
+        tenant_id=caller.tenant_id,
+        status=query.status,
+        owner_path=list(caller.partner_path),
+        partner_id=partner_filter,
+        account_id=query.accountId,
+        q=query.q,
+    )
+    keys_page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
+    counted_by_counter = not (query.q or query.accountId)
+    counter_owner = partner_filter or caller.partner_id
+    items, counter = clients.fetch_page(
+        caller.tenant_id,
+        keys_page.keys,
+        partners.counts_key(caller.tenant_id, counter_owner) if counted_by_counter else None,
+    )
+    wanted = (query.status,) if query.status else LIVE_STATUSES
+    records = [clients.record_of(i) for i in items if i["status"] in wanted]
+    if counted_by_counter:
+        scope = "own" if partner_filter else "tree"
+        total = sum(int((counter or {}).get(f"{scope}_{s}", 0)) for s in wanted)
+    else:
+        total = pages.count(spec)
+    return Page(
+        records,
+        query.limit,
+        0 if query.cursor else query.offset,
+        total,
+        keys_page.has_more,
+        keys_page.next_cursor,
+    )
+
+
+class _VersionMoved(Exception):
+    """The record changed between read and write."""
+
+
+def _patched(caller: Principal, before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The record after applying ``changes``, validated against the rules of its state."""
+    after = dict(before)
+    status = changes.get("status")
+    if before["status"] == "deleted" and status != "active" and set(changes) - {"status"}:
+        raise InvalidInput(
+            "A removed client cannot be changed; restore it first.",
+            details=[FieldIssue("status", "client is deleted; send status 'active' to restore it")],
+        )
+    for required in ("name", "email"):
+        if required in changes and changes[required] is None:
+            raise MissingParameters(
+                f"Required parameter {required} cannot be empty.",
+                details=[FieldIssue(required, "cannot be empty")],
+            )
+    for name, value in changes.items():
+        if name in ("metadata", "partnerId", "status"):
+            continue
+        if value is None:
+            after.pop(name, None)
+        else:
+            after[name] = value
+    if "metadata" in changes:
+        after["metadata"] = _merged_metadata(before.get("metadata") or {}, changes["metadata"])
+        if not after["metadata"]:
+            after.pop("metadata")
+    if changes.get("partnerId") and changes["partnerId"] != before["partnerId"]:
+        path = _owner_path(caller, changes["partnerId"])
+        after["partnerId"], after["partnerPath"] = path[-1], path
+    if changes.get("accountId") and changes["accountId"] != before.get("accountId"):
+        _require_account(caller, changes["accountId"])
+    if status and status != before["status"]:
+        after["status"] = status
+        if status == "deleted":
+            after["removedAt"] = now_iso()
+        else:
+            after.pop("removedAt", None)
+    if after != before:
+        after["updatedAt"] = after.get("removedAt") if status == "deleted" else now_iso()
+        after["version"] = before["version"] + 1
+    return after
+
+
+def _merged_metadata(current: dict[str, str], patch: dict[str, str | None] | None) -> dict[str, str]:
+    if patch is None:
+        return {}
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    if len(merged) > 50:
+        raise InvalidInput(
+            "metadata may hold at most 50 keys.", details=[FieldIssue("metadata", "at most 50 keys")]
+        )
+    return merged
+
+
+def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[str, Any]) -> None:
+    tenant = caller.tenant_id
+    was_live, is_live = before["status"] != "deleted", after["status"] != "deleted"
+    operations = [clients.replace_put(after, before["version"])]
+    claim_index = None
+    email_moved = before["email"].lower() != after["email"].lower()
+    if was_live and (not is_live or email_moved):
+        operations.append(clients.email_release(tenant, before["email"], before["clientId"]))
+    if is_live and (not was_live or email_moved):
+        claim_index = len(operations)
+        operations.append(clients.email_claim(tenant, after["email"], after["clientId"]))
+    moves: list[tuple[list[str], str, int]] = []
+    if before["status"] != after["status"] or before["partnerPath"] != after["partnerPath"]:
+        moves = [(before["partnerPath"], before["status"], -1), (after["partnerPath"], after["status"], 1)]
+    operations.extend(partners.counts_change(tenant, moves))
+    if was_live and not is_live:
+        event_type = "client.removed"
+    elif is_live and not was_live:
+        event_type = "client.restored"
+    else:
+        event_type = "client.updated"
+    operations.append(
+        _event(caller, actor, event_type, after, diff(before, after, AUDITED_FIELDS), after["updatedAt"])
+    )
+    try:
+        transact(operations)
+    except TransactionConflict as conflict:
+        if conflict.failed(0):
+            raise _VersionMoved() from conflict
+        if claim_index is not None and conflict.failed(claim_index):
+            raise _email_taken() from conflict
+        raise
+
+
+def _event(
+    caller: Principal,
+    actor: Actor,
+    event_type: str,
+    record: dict[str, Any],
+    changes: dict[str, Any],
+    occurred_at: str,
+) -> dict[str, Any]:
+    return event_put(
+        tenant_id=caller.tenant_id,
+        event_type=event_type,
+        partner_id=record["partnerId"],
+        partner_path=record["partnerPath"],
+        actor=actor,
+        resource_type="client",
+        resource_id=record["clientId"],
+        changes=changes,
+        occurred_at=occurred_at,
+    )
+
+
+def _email_taken() -> ClientAlreadyExists:
+    return ClientAlreadyExists(details=[FieldIssue("email", "already registered")])
+
+
+def _visible_partner(caller: Principal, partner_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
+    item = partners.find(caller.tenant_id, partner_id)
+    if (
+        item is None
+        or not caller.sees_partner(item["path"])
+        or (item["status"] == "deleted" and not allow_deleted)
+    ):
+        raise PartnerNotFound(details=[FieldIssue("partnerId", "no such partner visible to the caller")])
+    return item
+
+
+def _owner_path(caller: Principal, partner_id: str | None) -> list[str]:
+    if not partner_id or partner_id == caller.partner_id:
+        return list(caller.partner_path)
+    return list(_visible_partner(caller, partner_id)["path"])
+
+
+def _require_account(caller: Principal, account_id: str) -> dict[str, Any]:
+    item = accounts.find(caller.tenant_id, account_id)
+    if item is None or not caller.sees_partner(item.get("partnerPath", [])):
+        raise AccountNotFound(details=[FieldIssue("accountId", "no such account visible to the caller")])
+    return item

@@ -1,0 +1,225 @@
+"""Root partners, as the operator manages them: each is a tenant with its first credential."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partner_api.auth.principal import PARTNER_SCOPES
+from partner_api.auth.secrets import hash_secret, new_secret
+from partner_api.config import settings
+from partner_api.errors import FieldIssue, PartnerAlreadyExists, PartnerNotFound, PreconditionFailed
+from partner_api.ids import new_id, now_iso
+from partner_api.logic.pages import Page
+from partner_api.logic.versions import require_match
+from partner_api.models.partners import PartnerListQuery, PartnerPatch, RootPartnerCreate
+from partner_api.store import credentials, keys, pages, partners
+from partner_api.store.dynamo import TransactionConflict, batch_get, transact, update
+from partner_api.store.events import Actor, diff, event_put
+
+AUDITED_FIELDS = ("name", "reference", "billingId", "status", "domains", "contact", "hasVerificationPhrase")
+_ROOTS_COUNTER = partners.ROOTS_COUNTER
+
+
+def create_root(actor: Actor, body: RootPartnerCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A root partner (a new tenant) and its first credential holding every partner scope.
+    Returns the partner record and the credential (with its secret, shown only now)."""
+    fields = body.given()
+    status = body.wanted_status() or "active"
+    fields.pop("active", None)
+    phrase = fields.pop("verificationPhrase", None)
+    contact = fields.pop("contact", None)
+    if contact:
+        contact.pop("sendWelcomeEmail", None)
+    partner_id = new_id()
+    now = now_iso()
+    record = {
+        **fields,
+        "partnerId": partner_id,
+        "tenantId": partner_id,
+        "reference": fields.get("reference") or partner_id,
+        "status": status,
+        "path": [partner_id],
+        "depth": 0,
+        "contact": contact,
+        "verificationPhraseHash": hash_secret(phrase) if phrase else None,
+        "createdAt": now,
+        "updatedAt": now,
+        "version": 1,
+    }
+    secret = new_secret()
+    client_id, scopes = new_id(), list(PARTNER_SCOPES)
+    credential = {"clientId": client_id, "clientSecret": secret, "scopes": scopes}
+    operations = [
+        partners.reference_put(partner_id, record["reference"], partner_id),
+        partners.partner_put(record, create=True),
+        partners.counts_put(partner_id, partner_id),
+        update(
+            settings().tenants_table,
+            _ROOTS_COUNTER,
+            "ADD #s :one",
+            names={"#s": f"count_{status}"},
+            values={":one": 1},
+        ),
+        credentials.credential_put(
+            client_id=client_id,
+            secret_hash=hash_secret(secret),
+            scopes=scopes,
+            token_use="partner",
+            created_at=now,
+            tenant_id=partner_id,
+            partner_id=partner_id,
+            name="initial credential",
+        ),
+        _event(actor, record, "partner.created", diff({}, _audited(record), AUDITED_FIELDS), now),
+        event_put(
+            tenant_id=partner_id,
+            event_type="credential.created",
+            partner_id=partner_id,
+            partner_path=[partner_id],
+            actor=actor,
+            resource_type="credential",
+            resource_id=client_id,
+            changes={"scopes": {"from": None, "to": scopes}},
+            occurred_at=now,
+        ),
+    ]
+    transact(operations)  # a fresh tenant's reference cannot collide
+    return record, credential
+
+
+def get_root(partner_id: str) -> dict[str, Any]:
+    record = partners.find(partner_id, partner_id)
+    if record is None or record.get("depth") != 0:
+        raise PartnerNotFound()
+    return partners.record_of(record)
+
+
+def update_root(actor: Actor, partner_id: str, body: PartnerPatch, if_match: str | None) -> dict[str, Any]:
+    changes = body.given()
+    status = body.wanted_status()
+    changes.pop("active", None)
+    changes.pop("status", None)
+    before = get_root(partner_id)
+    require_match(if_match, partner_id, before["version"])
+    after = dict(before)
+    for required in ("name", "reference"):
+        if required in changes and changes[required] is None:
+            changes.pop(required)
+    phrase_given = "verificationPhrase" in changes
+    phrase = changes.pop("verificationPhrase", None)
+    if changes.get("contact"):
+        changes["contact"].pop("sendWelcomeEmail", None)
+    for name, value in changes.items():
+        if value is None:
+            after.pop(name, None)
+        else:
+            after[name] = value
+    if phrase_given:
+        after["verificationPhraseHash"] = hash_secret(phrase) if phrase else None
+        if not phrase:
+            after.pop("verificationPhraseHash", None)
+    if status:
+        after["status"] = status
+    if after == before:
+        return before
+    after["updatedAt"] = now_iso()
+    after["version"] = before["version"] + 1
+    operations: list[dict[str, Any]] = [partners.partner_put(after, expected_version=before["version"])]
+    reference_index = None
+    if after["reference"].lower() != before["reference"].lower():
+        reference_index = len(operations)
+        operations.append(partners.reference_put(partner_id, after["reference"], partner_id))
+        operations.append(partners.reference_delete(partner_id, before["reference"], partner_id))
+    if after["status"] != before["status"]:
+        operations.append(
+            update(
+                settings().tenants_table,
+                _ROOTS_COUNTER,
+                "ADD #old :minus, #new :one",
+                names={"#old": f"count_{before['status']}", "#new": f"count_{after['status']}"},
+                values={":minus": -1, ":one": 1},
+            )
+        )
+    operations.append(
+        _event(
+            actor,
+            after,
+            "partner.updated",
+            diff(_audited(before), _audited(after), AUDITED_FIELDS),
+            after["updatedAt"],
+        )
+    )
+    try:
+        transact(operations)
+    except TransactionConflict as conflict:
+        if conflict.failed(0):
+            raise PreconditionFailed() from conflict
+        if reference_index is not None and conflict.failed(reference_index):
+            raise PartnerAlreadyExists(details=[FieldIssue("reference", "already used")]) from conflict
+        raise
+    return after
+
+
+def list_roots(query: PartnerListQuery) -> Page:
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if query.status:
+        clauses.append("#status = :status")
+        names["#status"], values[":status"] = "status", query.status
+    else:
+        clauses.append("#status <> :deleted")
+        names["#status"], values[":deleted"] = "status", "deleted"
+    if query.q:
+        clauses.append("contains(#search, :q)")
+        names["#search"], values[":q"] = "search", query.q.lower()
+    spec = pages.IndexQuery(
+        table=settings().tenants_table,
+        index="ListIndex",
+        partition_attr="listPK",
+        partition_value=keys.ROOT_PARTNERS,
+        key_attrs=("PK", "SK", "listPK", "listSK"),
+        filter_expression=" AND ".join(clauses),
+        filter_names=names,
+        filter_values=values,
+        scope="|".join(["roots", *(f"{k}={v}" for k, v in sorted(values.items()))]),
+    )
+    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
+    table = settings().tenants_table
+    wanted = [{"PK": e["PK"], "SK": e["SK"]} for e in page.keys]
+    if not query.q:
+        wanted.append(_ROOTS_COUNTER)
+    found = batch_get({table: wanted})[table]
+    by_key = {(i["PK"], i["SK"]): i for i in found}
+    records = [
+        partners.record_of(by_key[(e["PK"], e["SK"])]) for e in page.keys if (e["PK"], e["SK"]) in by_key
+    ]
+    if query.q:
+        total = pages.count(spec)
+    else:
+        counter = by_key.get((_ROOTS_COUNTER["PK"], _ROOTS_COUNTER["SK"]), {})
+        statuses = (query.status,) if query.status else ("active", "inactive", "suspended")
+        total = sum(int(counter.get(f"count_{s}", 0)) for s in statuses)
+    return Page(
+        records, query.limit, 0 if query.cursor else query.offset, total, page.has_more, page.next_cursor
+    )
+
+
+def _audited(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "hasVerificationPhrase": bool(record.get("verificationPhraseHash"))}
+
+
+def _event(
+    actor: Actor, record: dict[str, Any], event_type: str, changes: dict[str, Any], occurred_at: str
+) -> dict[str, Any]:
+    return event_put(
+        tenant_id=record["tenantId"],
+        event_type=event_type,
+        partner_id=record["partnerId"],
+        partner_path=record["path"],
+        actor=actor,
+        resource_type="partner",
+        resource_id=record["partnerId"],
+        changes=changes,
+        occurred_at=occurred_at,
+    )

@@ -1,0 +1,1 @@
+"""pydantic models at the edges: request bodies, query strings, and response shapes."""

@@ -1,0 +1,1 @@
+"""Data access: DynamoDB items, keys and transactions. Knows nothing of HTTP."""

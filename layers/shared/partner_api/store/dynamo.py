@@ -1,0 +1,202 @@
+"""Thin helpers over the DynamoDB client: reads, transactions and error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from partner_api.errors import DependencyUnavailable
+from partner_api.store import aws
+from partner_api.store.items import from_item, to_attr, to_item
+
+# Codes meaning "try again later", not "your request is wrong".
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
+
+
+def ddb() -> Any:
+    return aws.client("dynamodb")
+
+
+class TransactionConflict(Exception):
+    """A transaction was cancelled; ``reasons`` lines up with its items (``None`` = that one passed)."""
+
+    def __init__(self, reasons: list[str | None]) -> None:
+        super().__init__(", ".join(str(r) for r in reasons))
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn throttling and outages into ``DependencyUnavailable``; let other faults surface as 500."""
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _TRANSIENT:
+            raise DependencyUnavailable() from exc
+        raise
+    except (ConnectionError, ReadTimeoutError) as exc:
+        raise DependencyUnavailable() from exc
+
+
+def get(table: str, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+    with translated_errors():
+        response = ddb().get_item(TableName=table, Key=to_item(key), ConsistentRead=consistent)
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def transact(operations: Sequence[dict[str, Any]]) -> None:
+    """Run ``TransactWriteItems``; a cancelled transaction raises ``TransactionConflict``."""
+    from botocore.exceptions import ClientError
+
+    with translated_errors():
+        try:
+            ddb().transact_write_items(TransactItems=list(operations))
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [
+                None if r.get("Code") in (None, "None") else r.get("Code")
+                for r in exc.response.get("CancellationReasons", [])
+            ]
+            if any(r not in (None, "ConditionalCheckFailed") for r in reasons):
+                # Throttled or conflicting with another transaction: transient, not a 4xx.
+                raise DependencyUnavailable() from exc
+            raise TransactionConflict(reasons) from exc
+
+
+def put(
+    table: str,
+    item: dict[str, Any],
+    condition: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``Put`` transaction item."""
+    op: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
+    _conditions(op, condition, names, values)
+    return {"Put": op}
+
+
+def update(
+    table: str,
+    key: dict[str, str],
+    expression: str,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    condition: str | None = None,
+) -> dict[str, Any]:
+    """An ``Update`` transaction item."""
+    op: dict[str, Any] = {"TableName": table, "Key": to_item(key), "UpdateExpression": expression}
+    _conditions(op, condition, names, values)
+    return {"Update": op}
+
+
+def delete(
+    table: str,
+    key: dict[str, str],
+    condition: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``Delete`` transaction item."""
+    op: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
+    _conditions(op, condition, names, values)
+    return {"Delete": op}
+
+
+def check(
+    table: str,
+    key: dict[str, str],
+    condition: str,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``ConditionCheck`` transaction item."""
+    op: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
+    _conditions(op, condition, names, values)
+    return {"ConditionCheck": op}
+
+
+def _conditions(
+    op: dict[str, Any], condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> None:
+    if condition:
+        op["ConditionExpression"] = condition
+    if names:
+        op["ExpressionAttributeNames"] = names
+    if values:
+        op["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
+
+
+def query(
+    table: str,
+    *,
+    index: str | None,
+    key_condition: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+    limit: int,
+    start_key: dict[str, Any] | None = None,
+    filter_expression: str | None = None,
+    forward: bool = True,
+    consistent: bool = False,
+    select_count: bool = False,
+) -> dict[str, Any]:
+    """One ``Query`` call; returns the raw response (items still in attribute form)."""
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": key_condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {k: to_attr(v) for k, v in values.items()},
+        "ScanIndexForward": forward,
+    }
+    if limit:
+        params["Limit"] = limit
+    if index:
+        params["IndexName"] = index
+    else:
+        params["ConsistentRead"] = consistent
+    if start_key:
+        params["ExclusiveStartKey"] = start_key
+    if filter_expression:
+        params["FilterExpression"] = filter_expression
+    if select_count:
+        params["Select"] = "COUNT"
+    with translated_errors():
+        return dict(ddb().query(**params))
+
+
+def batch_get(requests: dict[str, list[dict[str, str]]]) -> dict[str, list[dict[str, Any]]]:
+    """``BatchGetItem`` for up to 100 keys across tables, retrying unprocessed keys."""
+    pending: dict[str, Any] = {
+        table: {"Keys": [to_item(k) for k in keys], "ConsistentRead": True}
+        for table, keys in requests.items()
+        if keys
+    }
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in requests}
+    attempts = 0
+    while pending:
+        attempts += 1
+        if attempts > 5:
+            raise DependencyUnavailable()
+        with translated_errors():
+            response = ddb().batch_get_item(RequestItems=pending)
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(from_item(i) for i in items)
+        pending = response.get("UnprocessedKeys") or {}
+    return found

@@ -1,0 +1,85 @@
+"""Audit events: written in the same transaction as the change they record (the outbox)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from partner_api.config import settings
+from partner_api.ids import new_event_id, now_iso
+from partner_api.store import keys
+from partner_api.store.dynamo import put
+
+RETENTION_SECONDS = 400 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as recorded on its event."""
+
+    type: str  # partner | operator | user | system
+    client_id: str
+    partner_id: str = ""
+    request_id: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        shown = {"type": self.type, "clientId": self.client_id}
+        if self.partner_id:
+            shown["partnerId"] = self.partner_id
+        return shown
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``{"field": {"from": old, "to": new}}`` for each listed field that changed."""
+    return {
+        name: {"from": before.get(name), "to": after.get(name)}
+        for name in fields
+        if before.get(name) != after.get(name)
+    }
+
+
+def event_put(
+    *,
+    tenant_id: str,
+    event_type: str,
+    partner_id: str,
+    partner_path: list[str],
+    actor: Actor,
+    resource_type: str,
+    resource_id: str,
+    changes: dict[str, Any] | None = None,
+    occurred_at: str | None = None,
+) -> dict[str, Any]:
+    """The transaction item that writes one event row; its id is new and unique."""
+    event_id = new_event_id()
+    return put(
+        settings().events_table,
+        {
+            "PK": keys.tenant(tenant_id),
+            "SK": keys.event(event_id),
+            "eventId": event_id,
+            "type": event_type,
+            "occurredAt": occurred_at or now_iso(),
+            "tenantId": tenant_id,
+            "partnerId": partner_id,
+            "partnerPath": partner_path,
+            "actor": actor.as_dict(),
+            "resource": {"type": resource_type, "id": resource_id},
+            "changes": changes or {},
+            "requestId": actor.request_id or None,
+            "expiresAt": int(time.time()) + RETENTION_SECONDS,
+        },
+        condition="attribute_not_exists(PK)",
+    )
+
+
+def public_event(item: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        k: item[k]
+        for k in ("eventId", "type", "occurredAt", "partnerId", "actor", "resource", "changes")
+        if k in item
+    }
+    if item.get("requestId"):
+        shown["requestId"] = item["requestId"]
+    return shown

@@ -1,0 +1,65 @@
+"""Every DynamoDB key the API uses, in one place.
+
+Tenant data leads with ``TENANT#<rootPartnerId>`` so one tenant's key can never reach
+another tenant's items. Credentials are the one exception: the token endpoint knows only a
+client id, so the credential is found by ``CREDENTIAL#<clientId>`` and carries its tenant.
+"""
+
+from __future__ import annotations
+
+
+def tenant(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def partner(partner_id: str) -> str:
+    return f"PARTNER#{partner_id}"
+
+
+def counts(partner_id: str) -> str:
+    return f"COUNTS#{partner_id}"
+
+
+def reference(reference_lower: str) -> str:
+    return f"REFERENCE#{reference_lower}"
+
+
+def client(client_id: str) -> str:
+    return f"CLIENT#{client_id}"
+
+
+def email(email_lower: str) -> str:
+    return f"EMAIL#{email_lower}"
+
+
+def account(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}"
+
+
+def credential(client_id: str) -> str:
+    return f"CREDENTIAL#{client_id}"
+
+
+CREDENTIAL_SK = "CREDENTIAL"
+ROOT_PARTNERS = "ROOT_PARTNERS"
+
+
+def children_of(tenant_id: str, parent_id: str) -> str:
+    return f"TENANT#{tenant_id}#CHILDREN#{parent_id}"
+
+
+def credentials_of(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#CREDENTIALS"
+
+
+def event(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+def by_status(tenant_id: str, status: str) -> str:
+    return f"TENANT#{tenant_id}#STATUS#{status}"
+
+
+def created_order(created_at: str, item_id: str) -> str:
+    """Sort key for lists: oldest first by creation time, ties by id."""
+    return f"{created_at}#{item_id}"

@@ -1,0 +1,111 @@
+"""Partner records, their reference uniqueness items and their client counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from partner_api.config import settings
+from partner_api.models.common import STATUSES
+from partner_api.store import keys
+from partner_api.store.dynamo import delete, get, put, update
+
+ROOTS_COUNTER = {"PK": "PLATFORM", "SK": "COUNTS#ROOT_PARTNERS"}  # root partners by status
+
+
+def key(tenant_id: str, partner_id: str) -> dict[str, str]:
+    return {"PK": keys.tenant(tenant_id), "SK": keys.partner(partner_id)}
+
+
+def counts_key(tenant_id: str, partner_id: str) -> dict[str, str]:
+    return {"PK": keys.tenant(tenant_id), "SK": keys.counts(partner_id)}
+
+
+def find(tenant_id: str, partner_id: str) -> dict[str, Any] | None:
+    return get(settings().tenants_table, key(tenant_id, partner_id))
+
+
+def reference_put(tenant_id: str, reference: str, partner_id: str) -> dict[str, Any]:
+    return put(
+        settings().tenants_table,
+        {"PK": keys.tenant(tenant_id), "SK": keys.reference(reference.lower()), "partnerId": partner_id},
+        condition="attribute_not_exists(PK)",
+    )
+
+
+def reference_delete(tenant_id: str, reference: str, partner_id: str) -> dict[str, Any]:
+    return delete(
+        settings().tenants_table,
+        {"PK": keys.tenant(tenant_id), "SK": keys.reference(reference.lower())},
+        condition="partnerId = :me",
+        values={":me": partner_id},
+    )
+
+
+def counts_put(tenant_id: str, partner_id: str) -> dict[str, Any]:
+    """A zeroed counter item for a new partner: own and whole-subtree client counts by status."""
+    zeros = {f"{scope}_{status}": 0 for scope in ("own", "tree") for status in STATUSES}
+    return put(
+        settings().tenants_table,
+        {**counts_key(tenant_id, partner_id), "partnerId": partner_id, **zeros},
+        condition="attribute_not_exists(PK)",
+    )
+
+
+def counts_change(tenant_id: str, changes: list[tuple[list[str], str, int]]) -> list[dict[str, Any]]:
+    """Transaction items for counter moves. Each change is ``(owner path, status, delta)``:
+    the owner's ``own_<status>`` and the ``tree_<status>`` of the owner and each ancestor move
+    by ``delta``. Moves touching one partner twice are merged (a transaction may touch an
+    item only once)."""
+    per_partner: dict[str, dict[str, int]] = {}
+    for path, status, delta in changes:
+        for partner_id in path:
+            attrs = per_partner.setdefault(partner_id, {})
+            attrs[f"tree_{status}"] = attrs.get(f"tree_{status}", 0) + delta
+        owner = per_partner[path[-1]]
+        owner[f"own_{status}"] = owner.get(f"own_{status}", 0) + delta
+    operations = []
+    for partner_id, attrs in per_partner.items():
+        moved = sorted((a, d) for a, d in attrs.items() if d)
+        if not moved:
+            continue
+        names = {f"#a{i}": attr for i, (attr, _) in enumerate(moved)}
+        values = {f":d{i}": delta for i, (_, delta) in enumerate(moved)}
+        expression = "ADD " + ", ".join(f"#a{i} :d{i}" for i in range(len(moved)))
+        operations.append(
+            update(
+                settings().tenants_table,
+                counts_key(tenant_id, partner_id),
+                expression,
+                names=names,
+                values=values,
+            )
+        )
+    return operations
+
+
+def partner_put(
+    record: dict[str, Any], *, create: bool = False, expected_version: int | None = None
+) -> dict[str, Any]:
+    """Write a partner: new (``create``) or replacing exactly ``expected_version``."""
+    parent = record["path"][-2] if len(record["path"]) > 1 else None
+    item = {
+        **record,
+        **key(record["tenantId"], record["partnerId"]),
+        "listPK": keys.children_of(record["tenantId"], parent) if parent else keys.ROOT_PARTNERS,
+        "listSK": keys.created_order(record["createdAt"], record["partnerId"]),
+        "search": f"{record['name']}\n{record['reference']}".lower(),
+    }
+    if create:
+        return put(settings().tenants_table, item, condition="attribute_not_exists(PK)")
+    return put(
+        settings().tenants_table,
+        item,
+        condition="#v = :v",
+        names={"#v": "version"},
+        values={":v": expected_version},
+    )
+
+
+def record_of(item: dict[str, Any]) -> dict[str, Any]:
+    """Strip keys and index attributes, leaving the domain record."""
+    return {k: v for k, v in item.items() if k not in ("PK", "SK", "listPK", "listSK", "search")}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -184,6 +185,9 @@ def _new_request_id() -> str:
 
 
 View = Callable[[Call], Response[str]]
+# Lambda hands a container one request at a time, and Powertools keeps the current event on
+# its router class; in-process hosts (tests, the local runner) get the same guarantee here.
+_one_request_at_a_time = threading.Lock()
 
 
 class Api:
@@ -229,6 +233,10 @@ class Api:
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The Lambda entry point."""
+        with _one_request_at_a_time:
+            return self._handle(event, context)
+
+    def _handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         self._request_id = request_id_of(event)
         logger.set_correlation_id(self._request_id)

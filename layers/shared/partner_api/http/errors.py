@@ -75,7 +75,9 @@ def from_validation(exc: Any, *, prefix: tuple[str, ...] = ()) -> InvalidInput:
     for problem in exc.errors(include_url=False):
         location = [str(p) for p in (*prefix, *problem["loc"])]
         # pydantic reports the failing branch of a union/annotated type; keep the field path.
-        field = ".".join(p for p in location if not p.startswith(("function-", "constrained-")))
+        field = ".".join(
+            p for p in location if not p.startswith(("function-", "constrained-")) and p != "[key]"
+        )
         kind = problem["type"]
         if kind == "missing":
             missing = True

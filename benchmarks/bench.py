@@ -1,0 +1,646 @@
+"""The performance budget of DESIGN.md ("Performance budget"), measured in one run: ``make bench``.
+
+Three parts, all as ratios or counts so that a noisy machine cannot fail them by being slow:
+
+1. Cold start: each function module imported in a fresh interpreter, against the floor
+   ``import boto3, pydantic; boto3.client("dynamodb")`` timed in the same run, interleaved.
+2. AWS calls per warm request, counted on the boto3 clients of ``partner_api.store.aws``
+   (in-process, moto behind them), after one warm-up request has filled the container caches.
+3. Reads per list page on a tenant of 10,000+ clients: index entries (``Query``) against full
+   items (``GetItem`` / ``BatchGetItem`` keys) for a cursor page and an offset page at 10,000.
+
+The exit status is 0 whatever the numbers; lines over budget say ``OVER BUDGET``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SEARCH_PATH = [ROOT / "layers" / "shared", ROOT / "functions", ROOT]
+for _entry in reversed(SEARCH_PATH):
+    if str(_entry) not in sys.path:
+        sys.path.insert(0, str(_entry))
+
+from local import template as tpl  # noqa: E402
+
+COLD_RUNS = 5  # fresh interpreters per module (and the floor runs interleaved with them)
+FLOOR_EVERY = 4  # one floor run before every this many module runs
+COLD_BUDGET = 1.25
+BIG_TENANT_CLIENTS = 10_050  # live clients of the big tenant (an offset of 10,000 still has a page)
+PAGE_LIMIT = 20
+WIDTH = 62
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+FLOOR_CODE = """\
+import time
+t = time.perf_counter()
+import boto3, pydantic
+boto3.client("dynamodb")
+print(time.perf_counter() - t)
+"""
+
+# The handler file is loaded under its dotted name (``clients.register``) by its path: with
+# ``functions/`` on the path, ``import platform.health`` would find the standard library's
+# ``platform`` module instead, so a plain ``import`` cannot reach every module. The cost timed is
+# the same: the module's code and everything it imports.
+MODULE_CODE = """\
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location({name!r}, {path!r})
+module = importlib.util.module_from_spec(spec)
+t = time.perf_counter()
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - t
+assert callable(module.handler), "no handler"
+print(elapsed)
+"""
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "OVER BUDGET"
+
+
+def section(title: str) -> None:
+    print()
+    print(title)
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Cold start
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # clients.register
+    path: Path
+
+
+def function_modules() -> list[Module]:
+    """Every function module the template routes to, in template order, once each."""
+    seen: dict[str, Module] = {}
+    for route in tpl.routes():
+        if route.module not in seen:
+            folder, _, stem = route.module.rpartition(".")
+            seen[route.module] = Module(route.module, ROOT / "functions" / folder / f"{stem}.py")
+    return list(seen.values())
+
+
+def subprocess_env() -> dict[str, str]:
+    """The functions' environment (any values: nothing is called) and the import path."""
+    template = tpl.load()
+    fake_ids = {logical_id: f"bench-{logical_id}" for logical_id in template["Resources"]}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_"))}
+    env.update(tpl.function_environment(fake_ids, tpl.parameter_defaults(template)))
+    env.update(FAKE_AWS)
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in SEARCH_PATH)
+    return env
+
+
+def timed_run(code: str, env: dict[str, str]) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def compile_and_check(modules: list[Module], env: dict[str, str]) -> list[str]:
+    """One untimed run that writes every module's bytecode (as a deployment package holds it),
+    and notes which modules a plain ``import <dotted name>`` cannot reach."""
+    code = "\n".join(
+        [
+            "import importlib, importlib.util, sys",
+            "import boto3, pydantic",
+            "boto3.client('dynamodb')",
+            *(
+                f"spec = importlib.util.spec_from_file_location({m.name!r}, {str(m.path)!r}); "
+                "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)"
+                for m in modules
+            ),
+            "for name in sys.argv[1:]:",
+            "    try:",
+            "        importlib.import_module(name)",
+            "    except Exception as exc:",
+            "        print(f'{name}: {type(exc).__name__}: {exc}')",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *(m.name for m in modules)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"importing the function modules failed:\n{done.stderr}")
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def cold_start() -> list[str]:
+    modules = function_modules()
+    env = subprocess_env()
+    concerns = [f"plain `import {line}`" for line in compile_and_check(modules, env)]
+    floor: list[float] = []
+    samples: dict[str, list[float]] = {m.name: [] for m in modules}
+    failures: dict[str, str] = {}
+    shuffler = random.Random(20240601)
+    for _ in range(COLD_RUNS):
+        order = list(modules)
+        shuffler.shuffle(order)  # machine noise spreads over modules and floor alike
+        for i, module in enumerate(order):
+            if i % FLOOR_EVERY == 0:
+                floor.append(timed_run(FLOOR_CODE, env))
+            try:
+                samples[module.name].append(
+                    timed_run(MODULE_CODE.format(name=module.name, path=str(module.path)), env)
+                )
+            except RuntimeError as exc:
+                failures[module.name] = str(exc)
+
+    floor_ms = statistics.median(floor) * 1000
+    section(
+        f"Cold start (fresh interpreter, median of {COLD_RUNS} runs per module, "
+        f"{len(floor)} floor runs interleaved)"
+    )
+    print(f"  {'floor  import boto3, pydantic; boto3.client("dynamodb")':<{WIDTH}}{floor_ms:6.0f} ms")
+    ratios = []
+    for module in modules:
+        runs = samples[module.name]
+        if module.name in failures:
+            print(f"  {module.name:<{WIDTH}}FAILED: {failures[module.name]}")
+            concerns.append(f"cold start of {module.name} failed: {failures[module.name]}")
+            continue
+        ms = statistics.median(runs) * 1000
+        ratio = ms / floor_ms
+        ratios.append(ratio)
+        spread = f"[{min(runs) * 1000:.0f}-{max(runs) * 1000:.0f}]"
+        print(
+            f"  {module.name:<{WIDTH}}{ms:6.0f} ms  {ratio:5.2f}x floor  {spread:<11} "
+            f"(budget {COLD_BUDGET}x)  {verdict(ratio <= COLD_BUDGET)}"
+        )
+    if ratios:
+        headline = statistics.median(ratios)
+        print(
+            f"  {'median of all modules':<{WIDTH}}{headline * floor_ms:6.0f} ms  {headline:5.2f}x floor  "
+            f"{'':<11} (budget {COLD_BUDGET}x)  {verdict(headline <= COLD_BUDGET)}"
+        )
+    over = [
+        m.name
+        for m in modules
+        if m.name not in failures and statistics.median(samples[m.name]) * 1000 / floor_ms > COLD_BUDGET
+    ]
+    if over:
+        concerns.append(f"cold start over {COLD_BUDGET}x the floor: {', '.join(over)}")
+    return concerns
+
+
+# --------------------------------------------------------------------------------------------
+# 2 and 3. AWS calls and reads, in-process against moto
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AwsCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+class Recorder:
+    """Records every call made on the container's boto3 clients while ``recording()`` is open."""
+
+    def __init__(self) -> None:
+        self.calls: list[AwsCall] | None = None
+        self._hooked: list[Any] = []  # kept alive, so ids are never reused
+
+    def install(self) -> None:
+        from partner_api.store import aws
+
+        original = aws.client
+
+        def counted(service: str) -> Any:
+            found = original(service)
+            if not any(found is hooked for hooked in self._hooked):
+                self._hooked.append(found)
+                found.meta.events.register("before-parameter-build", self._before)
+                found.meta.events.register("after-call", self._after)
+            return found
+
+        aws.client = counted  # type: ignore[assignment]
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if self.calls is not None:
+            call = AwsCall(model.service_model.service_name, model.name, dict(params))
+            self.calls.append(call)
+            context["bench_call"] = call
+
+    def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = context.get("bench_call")
+        if call is not None:
+            call.response = parsed
+
+    @contextmanager
+    def recording(self) -> Iterator[list[AwsCall]]:
+        self.calls = []
+        try:
+            yield self.calls
+        finally:
+            self.calls = None
+
+
+def names(calls: list[AwsCall]) -> str:
+    return ", ".join(c.operation for c in calls) or "none"
+
+
+@dataclass
+class Reads:
+    """What one request read: index entries (``Query``) and full items (``GetItem``/``BatchGetItem``)."""
+
+    queries: list[AwsCall]
+    index_entries: int
+    client_keys: list[str]  # SK of every full client item read
+    other_items: int  # full items of other kinds (the counter item)
+
+
+def reads_of(calls: list[AwsCall], users_table: str) -> Reads:
+    queries = [c for c in calls if c.operation == "Query"]
+    entries = sum(int(q.response.get("ScannedCount", q.response.get("Count", 0))) for q in queries)
+    client_keys: list[str] = []
+    other = 0
+    for call in calls:
+        if call.operation == "GetItem":
+            keys = {call.params["TableName"]: [call.params["Key"]]}
+        elif call.operation == "BatchGetItem":
+            keys = {t: r["Keys"] for t, r in call.params["RequestItems"].items()}
+        else:
+            continue
+        for table, table_keys in keys.items():
+            for key in table_keys:
+                if table == users_table and key["SK"]["S"].startswith("CLIENT#"):
+                    client_keys.append(key["SK"]["S"])
+                else:
+                    other += 1
+    return Reads(queries, entries, client_keys, other)
+
+
+class Client:
+    """The API through the template's routes, as API Gateway calls it (tests/support/apigw)."""
+
+    def __init__(self) -> None:
+        from tests.support.apigw import Api
+
+        self.api = Api()
+
+    def call(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
+        reply = self.api.call(method, path, **kwargs)
+        if reply.status != status:
+            raise RuntimeError(f"{method} {path} answered {reply.status}, not {status}: {reply.text[:500]}")
+        return reply.body
+
+    def token(self, client_id: str, secret: str) -> str:
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        return str(self.call("POST", "/oauth/token", 200, form=form)["access_token"])
+
+    def tenant(self, operator_token: str, name: str) -> tuple[dict[str, Any], str]:
+        data = self.call("POST", "/admin/v1/partners", 201, token=operator_token, json_body={"name": name})[
+            "data"
+        ]
+        credential = data["credential"]
+        return data["partner"], self.token(credential["clientId"], credential["clientSecret"])
+
+    def register(self, token: str, n: int, path: str = "/partner/v1/clients") -> str:
+        body = {"name": f"Client {n}", "email": f"client{n}-{uuid.uuid4().hex[:8]}@example.com"}
+        data = self.call("POST", path, 201, token=token, json_body=body)["data"]
+        return str(data.get("clientId") or data["userId"])
+
+
+def in_process() -> list[str]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(FAKE_AWS)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from moto import mock_aws
+
+    from local.stack import provision
+
+    with mock_aws():
+        # LogLevel WARNING: the functions' one INFO line per request would drown the report.
+        stack = provision("bench", parameters={"LogLevel": "WARNING"})
+        os.environ.update(stack.environment())
+        from partner_api.config import settings
+
+        settings.cache_clear()
+        recorder = Recorder()
+        recorder.install()
+        client = Client()
+        concerns = aws_calls(client, recorder)
+        concerns += page_reads(client, recorder)
+    return concerns
+
+
+def operator_token(client: Client) -> str:
+    from partner_api.logic.credentials import issue_operator_credential
+
+    return client.token(*issue_operator_credential("bench operator"))
+
+
+@dataclass(frozen=True)
+class Budget:
+    low: int
+    high: int
+    text: str
+
+    def holds(self, count: int) -> bool:
+        return self.low <= count <= self.high
+
+
+ONE, AT_MOST_TWO, ONE_OR_TWO, NONE = (
+    Budget(1, 1, "1"),
+    Budget(0, 2, "<=2"),
+    Budget(1, 2, "1-2"),
+    Budget(0, 0, "0"),
+)
+
+
+def aws_calls(client: Client, recorder: Recorder) -> list[str]:
+    import jwt
+
+    from partner_api.auth import tokens
+    from partner_api.config import settings
+
+    operator = operator_token(client)
+    _, token = client.tenant(operator, "Bench Calls Partner")
+    rows: list[tuple[str, str, list[AwsCall], Budget]] = []  # group, label, calls, budget
+
+    def measure(group: str, label: str, budget: Budget, warm_up: Any, request: Any) -> Any:
+        """One warm-up request of the function (container caches filled), then the counted one."""
+        warm_up()
+        with recorder.recording() as calls:
+            outcome = request()
+        rows.append((group, label, list(calls), budget))
+        return outcome
+
+    def get(path: str, **kwargs: Any) -> Any:
+        return lambda: client.call("GET", path, 200, token=token, **kwargs)
+
+    def send(method: str, path: str, body: dict[str, Any]) -> Any:
+        return lambda: client.call(method, path, 200, token=token, json_body=body)
+
+    def delete(path: str) -> Any:
+        return lambda: client.call("DELETE", path, 200, token=token)
+
+    page = {"limit": str(PAGE_LIMIT)}
+    base = "/partner/v1/clients"
+    warm = client.register(token, 0)
+    new = measure("clients", "register", ONE, lambda: None, lambda: client.register(token, 1))
+    measure("clients", "get", ONE, get(f"{base}/{warm}"), get(f"{base}/{new}"))
+    measure(
+        "clients",
+        "update",
+        AT_MOST_TWO,
+        send("PATCH", f"{base}/{warm}", {"name": "Warm"}),
+        send("PATCH", f"{base}/{new}", {"name": "Renamed"}),
+    )
+    measure("clients", "list page", ONE_OR_TWO, get(base, query=page), get(base, query=page))
+    measure("clients", "delete", AT_MOST_TWO, delete(f"{base}/{warm}"), delete(f"{base}/{new}"))
+    issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+    measure("clients", "auth", NONE, lambda: None, lambda: tokens.authenticate(f"Bearer {token}", issuer))
+
+    # The legacy routes are other functions over the same logic: the same budget.
+    legacy = "/partner/v1/register-user"
+    warm = client.register(token, 2, legacy)
+    new = measure(
+        "legacy users", "register-user", ONE, lambda: None, lambda: client.register(token, 3, legacy)
+    )
+    measure(
+        "legacy users",
+        "get-user",
+        ONE,
+        get("/partner/v1/get-user", query={"userId": warm}),
+        get("/partner/v1/get-user", query={"userId": new}),
+    )
+    measure(
+        "legacy users",
+        "update-user",
+        AT_MOST_TWO,
+        send("PATCH", "/partner/v1/update-user", {"userId": warm, "name": "Warm"}),
+        send("PATCH", "/partner/v1/update-user", {"userId": new, "name": "Renamed"}),
+    )
+    measure(
+        "legacy users",
+        "all-users",
+        ONE_OR_TWO,
+        get("/partner/v1/all-users", query=page),
+        get("/partner/v1/all-users", query=page),
+    )
+    measure(
+        "legacy users",
+        "remove-user",
+        AT_MOST_TWO,
+        send("DELETE", "/partner/v1/remove-user", {"userId": warm}),
+        send("DELETE", "/partner/v1/remove-user", {"userId": new}),
+    )
+
+    # A credential's status: one lookup, then none for the cache window, however many requests.
+    _, fresh = client.tenant(operator, "Bench Status Partner")
+    fresh_issuer = jwt.decode(fresh, options={"verify_signature": False})["iss"]
+    with recorder.recording() as status_calls:
+        for _ in range(25):
+            tokens.authenticate(f"Bearer {fresh}", fresh_issuer)
+    window = settings().status_cache_seconds
+
+    concerns: list[str] = []
+    section("AWS calls per warm request (budget), after one warm-up request of the same function")
+    group = ""
+    for row_group, label, calls, budget in rows:
+        if row_group != group:
+            group = row_group
+            print(f"  {group}")
+        ok = budget.holds(len(calls))
+        print(f"    {label:<15}{len(calls):>2} ({budget.text:>3})  {verdict(ok):<12} {names(calls)}")
+        if not ok:
+            concerns.append(f"{group} {label}: {len(calls)} AWS calls ({names(calls)}), budget {budget.text}")
+    lookups = [c for c in status_calls if c.operation in ("GetItem", "BatchGetItem", "Query")]
+    ok = len(lookups) <= 1 and window <= 60
+    print(
+        f"    {'status lookups':<15}{len(lookups):>2} (<=1)  {verdict(ok):<12} "
+        f"25 authentications of a new credential in a warm container; cache window {window} s "
+        f"({names(status_calls)})"
+    )
+    if not ok:
+        concerns.append(f"status lookups: {len(lookups)} for 25 authentications (window {window} s)")
+    return concerns
+
+
+def page_reads(client: Client, recorder: Recorder) -> list[str]:
+    import boto3
+
+    from partner_api.config import settings
+    from partner_api.ids import iso
+    from partner_api.store import clients as stored_clients
+    from partner_api.store import partners
+    from partner_api.store.items import from_item, to_item
+
+    operator = operator_token(client)
+    partner, token = client.tenant(operator, "Bench Big Partner")
+    tenant = partner["partnerId"]  # a root partner's id is its tenant's
+    by_api = [client.register(token, n) for n in range(2)]
+
+    # Seed the rest directly, in the shape the register path writes (its own ``stored()``), and move
+    # the counter. Their email uniqueness items are left out: no list reads them, and moto scans
+    # a whole table per Query, so they would only slow the run. Not the container's client: not counted.
+    started = time.perf_counter()
+    raw = boto3.client("dynamodb", region_name=FAKE_AWS["AWS_DEFAULT_REGION"])
+    users = settings().users_table
+    item = raw.get_item(
+        TableName=users, Key=to_item(stored_clients.key(tenant, by_api[0])), ConsistentRead=True
+    )
+    template = stored_clients.record_of(from_item(item["Item"]))
+    clones = BIG_TENANT_CLIENTS - len(by_api)
+    epoch = datetime(2020, 1, 1, tzinfo=UTC)
+    writes = []
+    for i in range(clones):
+        client_id, at = str(uuid.uuid4()), iso(epoch + timedelta(seconds=i))
+        record = {
+            **template,
+            "clientId": client_id,
+            "name": f"Bench Client {i}",
+            "email": f"bench-{i}@example.com",
+            "registeredAt": at,
+            "updatedAt": at,
+        }
+        writes.append({"PutRequest": {"Item": to_item(stored_clients.stored(record))}})
+    for i in range(0, len(writes), 25):
+        pending: dict[str, Any] = {users: writes[i : i + 25]}
+        while pending:
+            pending = raw.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    raw.transact_write_items(
+        TransactItems=partners.counts_change(tenant, [(template["partnerPath"], "active", clones)])
+    )
+    seeded_in = time.perf_counter() - started
+
+    base = "/partner/v1/clients"
+
+    def page(**query: str) -> tuple[dict[str, Any], list[AwsCall]]:
+        with recorder.recording() as calls:
+            data = client.call("GET", base, 200, token=token, query={"limit": str(PAGE_LIMIT), **query})
+        return data["data"], list(calls)
+
+    page()  # warm-up: cursor secret, status cache
+    first, first_calls = page()
+    deep, deep_calls = page(offset="10000")
+    after, cursor_calls = page(cursor=deep["pagination"]["nextCursor"])
+
+    total = first["pagination"]["total"]
+    concerns: list[str] = []
+    if total != BIG_TENANT_CLIENTS:
+        concerns.append(f"the big tenant's total is {total}, seeded {BIG_TENANT_CLIENTS}")
+    section(
+        f"Reads per page (tenant of {total:,} live clients, seeded in {seeded_in:.0f} s; limit={PAGE_LIMIT})"
+    )
+    limit = PAGE_LIMIT
+    indent = " " * 29
+    for label, data, calls, kind in (
+        ("first page", first, first_calls, "cursor"),
+        ("cursor page after 10,020", after, cursor_calls, "cursor"),
+        ("offset=10000", deep, deep_calls, "offset"),
+    ):
+        reads = reads_of(calls, users)
+        shown = {f"CLIENT#{c['clientId']}" for c in data["clients"]}
+        skipped = [k for k in reads.client_keys if k not in shown]
+        full = len(reads.client_keys)
+        if kind == "cursor":
+            reads_ok = reads.index_entries <= limit + 1 and full <= limit
+            detail = (
+                f"index entries read {reads.index_entries:,} (<= {limit + 1}), "
+                f"full items read {full} (<= {limit})"
+            )
+        else:
+            reads_ok = not skipped and full <= limit
+            detail = (
+                f"index entries read {reads.index_entries:,}, full items read {full}, "
+                f"skipped full items read {len(skipped)} (0)"
+            )
+        detail += f", returned {len(data['clients'])}, +{reads.other_items} counter item"
+        print(f"  {label:<27}{detail}  {verdict(reads_ok)}")
+        calls_ok = ONE_OR_TWO.holds(len(calls))
+        query_limits = "/".join(str(q.params.get("Limit", "-")) for q in reads.queries)
+        line = f"AWS calls {len(calls)} (1-2): {names(calls)}; Query Limit {query_limits}"
+        if len(reads.queries) > 1:
+            megabytes = projected_bytes(reads.queries) / 1_048_576
+            line += (
+                f"; moto ends a Query page at 1 MB of full items, DynamoDB at 1 MB of index entries:"
+                f" {megabytes:.1f} MB here, so ~{max(1, math.ceil(megabytes))} Query calls on DynamoDB"
+            )
+        print(f"{indent}{line}  {verdict(calls_ok)}")
+        if not reads_ok:
+            concerns.append(f"{label}: {detail}")
+        if not calls_ok:
+            concerns.append(f"{label}: {line}")
+    return concerns
+
+
+def projected_bytes(queries: list[AwsCall]) -> int:
+    """DynamoDB's size of the index entries the queries returned (names + values, roughly)."""
+
+    def size(value: dict[str, Any]) -> int:
+        ((kind, inner),) = value.items()
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            return len(inner) // 2 + 1
+        if kind in ("L", "M"):
+            values = inner if kind == "L" else list(inner.values())
+            return 3 + sum(1 + size(v) for v in values) + (sum(len(k) for k in inner) if kind == "M" else 0)
+        return 1
+
+    return sum(
+        len(name.encode()) + size(value)
+        for q in queries
+        for entry in q.response.get("Items", [])
+        for name, value in entry.items()
+    )
+
+
+def main() -> int:
+    started = time.perf_counter()
+    print("Partner Management API: performance budget (DESIGN.md), one run")
+    concerns = cold_start()
+    concerns += in_process()
+    section("Summary")
+    if concerns:
+        for concern in concerns:
+            print(f"  OVER BUDGET / NOTE: {concern}")
+    else:
+        print("  every measured line is within budget")
+    print(f"\nTotal wall time {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

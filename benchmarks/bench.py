@@ -9,7 +9,12 @@ Three parts, all as ratios or counts so that a noisy machine cannot fail them by
 3. Reads per list page on a tenant of 10,000+ clients: index entries (``Query``) against full
    items (``GetItem`` / ``BatchGetItem`` keys) for a cursor page and an offset page at 10,000.
 
-The exit status is 0 whatever the numbers; lines over budget say ``OVER BUDGET``.
+Alongside, for information (never budgeted): each handler imported the way Lambda imports it
+(its CodeUri first on the path), and what the first request adds to a cold start by creating the
+container's first boto3 client.
+
+The exit status is 0 whatever the numbers; lines over budget say ``OVER BUDGET``, and the summary
+lists them with the notes.
 """
 
 from __future__ import annotations
@@ -60,25 +65,29 @@ boto3.client("dynamodb")
 print(time.perf_counter() - t)
 """
 
-# The handler file is loaded under its dotted name (``clients.register``) by its path: with
-# ``functions/`` on the path, ``import platform.health`` would find the standard library's
-# ``platform`` module instead, so a plain ``import`` cannot reach every module. The cost timed is
-# the same: the module's code and everything it imports.
+# The module as the tests import it, with ``functions/`` on the path (``clients.register``).
+# Only the import counts against the budget. The layer creates boto3 clients on first use, so
+# the import no longer pays for boto3 and the first request does: the second figure (import,
+# then the container's first DynamoDB client) shows that cost, for information.
 MODULE_CODE = """\
-import importlib.util, sys, time
-spec = importlib.util.spec_from_file_location({name!r}, {path!r})
-module = importlib.util.module_from_spec(spec)
+import time
 t = time.perf_counter()
-sys.modules[spec.name] = module
-spec.loader.exec_module(module)
-elapsed = time.perf_counter() - t
-assert callable(module.handler), "no handler"
-print(elapsed)
+import {name}
+imported = time.perf_counter() - t
+from partner_api.store import aws
+aws.client("dynamodb")
+with_client = time.perf_counter() - t
+assert callable({name}.handler), "no handler"
+print(imported, with_client)
 """
 
 
 def verdict(ok: bool) -> str:
     return "OK" if ok else "OVER BUDGET"
+
+
+OVER, NOTE = "OVER BUDGET", "NOTE"
+Findings = list[tuple[str, str]]  # (OVER or NOTE, what)
 
 
 def section(title: str) -> None:
@@ -93,79 +102,90 @@ def section(title: str) -> None:
 
 @dataclass(frozen=True)
 class Module:
-    name: str  # clients.register
-    path: Path
+    name: str  # clients.register: as imported with functions/ on the path
+    folder: Path  # the function's CodeUri
+    handler_module: str  # register: as Lambda imports it, with the CodeUri as its task root
+    uses_aws: bool  # the function has IAM policies (health and server metadata have none)
 
 
 def function_modules() -> list[Module]:
     """Every function module the template routes to, in template order, once each."""
+    resources = tpl.load()["Resources"]
     seen: dict[str, Module] = {}
     for route in tpl.routes():
         if route.module not in seen:
-            folder, _, stem = route.module.rpartition(".")
-            seen[route.module] = Module(route.module, ROOT / "functions" / folder / f"{stem}.py")
+            seen[route.module] = Module(
+                route.module,
+                ROOT / route.code_uri,
+                route.handler.rsplit(".", 1)[0],
+                bool(resources[route.logical_id]["Properties"].get("Policies")),
+            )
     return list(seen.values())
 
 
-def subprocess_env() -> dict[str, str]:
+def subprocess_env(search_path: list[Path] = SEARCH_PATH) -> dict[str, str]:
     """The functions' environment (any values: nothing is called) and the import path."""
     template = tpl.load()
     fake_ids = {logical_id: f"bench-{logical_id}" for logical_id in template["Resources"]}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_"))}
     env.update(tpl.function_environment(fake_ids, tpl.parameter_defaults(template)))
     env.update(FAKE_AWS)
-    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in SEARCH_PATH)
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in search_path)
     return env
 
 
-def timed_run(code: str, env: dict[str, str]) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+def run_python(code: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, check=False
     )
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "failed"
+
+
+def timed_run(code: str, env: dict[str, str]) -> list[float]:
+    """The seconds a fresh interpreter printed (one figure or several)."""
+    done = run_python(code, env)
     if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
-    return float(done.stdout.strip().splitlines()[-1])
+        raise RuntimeError(last_line(done.stderr))
+    return [float(x) for x in last_line(done.stdout).split()]
 
 
-def compile_and_check(modules: list[Module], env: dict[str, str]) -> list[str]:
-    """One untimed run that writes every module's bytecode (as a deployment package holds it),
-    and notes which modules a plain ``import <dotted name>`` cannot reach."""
-    code = "\n".join(
-        [
-            "import importlib, importlib.util, sys",
-            "import boto3, pydantic",
-            "boto3.client('dynamodb')",
-            *(
-                f"spec = importlib.util.spec_from_file_location({m.name!r}, {str(m.path)!r}); "
-                "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)"
-                for m in modules
-            ),
-            "for name in sys.argv[1:]:",
-            "    try:",
-            "        importlib.import_module(name)",
-            "    except Exception as exc:",
-            "        print(f'{name}: {type(exc).__name__}: {exc}')",
-        ]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *(m.name for m in modules)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def import_checks(modules: list[Module]) -> Findings:
+    """Untimed: one run importing every module (writing its bytecode, as a deployment package
+    holds it), then each handler imported the way Lambda does: its CodeUri first on the path (as
+    /var/task is), then the layer (/opt/python)."""
+    problems: Findings = []
+    done = run_python("\n".join(f"import {m.name}" for m in modules), subprocess_env())
     if done.returncode != 0:
-        raise RuntimeError(f"importing the function modules failed:\n{done.stderr}")
-    return [line for line in done.stdout.splitlines() if line.strip()]
+        problems.append((NOTE, f"importing the function modules failed: {last_line(done.stderr)}"))
+    for module in modules:
+        env = subprocess_env([module.folder, ROOT / "layers" / "shared"])
+        code = (
+            f"import {module.handler_module} as m\nassert callable(m.handler), m.__file__ + ' has no handler'"
+        )
+        done = run_python(code, env, cwd=module.folder)
+        if done.returncode != 0:
+            problems.append(
+                (
+                    NOTE,
+                    f"Lambda-style import of {module.handler_module}.handler "
+                    f"(CodeUri {module.folder.relative_to(ROOT)}/ first on sys.path, as /var/task) "
+                    f"fails: {last_line(done.stderr)}",
+                )
+            )
+    return problems
 
 
-def cold_start() -> list[str]:
+def cold_start() -> Findings:
     modules = function_modules()
     env = subprocess_env()
-    concerns = [f"plain `import {line}`" for line in compile_and_check(modules, env)]
+    findings = import_checks(modules)
     floor: list[float] = []
-    samples: dict[str, list[float]] = {m.name: [] for m in modules}
+    imports: dict[str, list[float]] = {m.name: [] for m in modules}
+    with_client: dict[str, list[float]] = {m.name: [] for m in modules}
     failures: dict[str, str] = {}
     shuffler = random.Random(20240601)
     for _ in range(COLD_RUNS):
@@ -173,49 +193,63 @@ def cold_start() -> list[str]:
         shuffler.shuffle(order)  # machine noise spreads over modules and floor alike
         for i, module in enumerate(order):
             if i % FLOOR_EVERY == 0:
-                floor.append(timed_run(FLOOR_CODE, env))
+                floor.extend(timed_run(FLOOR_CODE, env))
             try:
-                samples[module.name].append(
-                    timed_run(MODULE_CODE.format(name=module.name, path=str(module.path)), env)
-                )
+                imported, client = timed_run(MODULE_CODE.format(name=module.name), env)
             except RuntimeError as exc:
                 failures[module.name] = str(exc)
+                continue
+            imports[module.name].append(imported)
+            with_client[module.name].append(client)
 
     floor_ms = statistics.median(floor) * 1000
     section(
         f"Cold start (fresh interpreter, median of {COLD_RUNS} runs per module, "
-        f"{len(floor)} floor runs interleaved)"
+        f"{len(floor)} floor runs interleaved; [min-max])"
     )
     print(f"  {'floor  import boto3, pydantic; boto3.client("dynamodb")':<{WIDTH}}{floor_ms:6.0f} ms")
-    ratios = []
+    ratios, client_ratios = [], []
     for module in modules:
-        runs = samples[module.name]
-        if module.name in failures:
-            print(f"  {module.name:<{WIDTH}}FAILED: {failures[module.name]}")
-            concerns.append(f"cold start of {module.name} failed: {failures[module.name]}")
+        if module.name in failures or not imports[module.name]:
+            print(f"  {module.name:<{WIDTH}}FAILED: {failures.get(module.name)}")
+            findings.append((OVER, f"cold start of {module.name} failed: {failures.get(module.name)}"))
             continue
+        runs = imports[module.name]
         ms = statistics.median(runs) * 1000
         ratio = ms / floor_ms
         ratios.append(ratio)
+        first_client = "(calls no AWS)"
+        if module.uses_aws:
+            client_ratio = statistics.median(with_client[module.name]) * 1000 / floor_ms
+            client_ratios.append(client_ratio)
+            first_client = f"{client_ratio:4.2f}x"
         spread = f"[{min(runs) * 1000:.0f}-{max(runs) * 1000:.0f}]"
         print(
             f"  {module.name:<{WIDTH}}{ms:6.0f} ms  {ratio:5.2f}x floor  {spread:<11} "
-            f"(budget {COLD_BUDGET}x)  {verdict(ratio <= COLD_BUDGET)}"
+            f"(budget {COLD_BUDGET}x)  {verdict(ratio <= COLD_BUDGET):<11}  + first client {first_client}"
         )
-    if ratios:
-        headline = statistics.median(ratios)
+        if ratio > COLD_BUDGET:
+            findings.append((OVER, f"cold start of {module.name}: {ratio:.2f}x the floor"))
+    if ratios and client_ratios:
+        headline, client_headline = statistics.median(ratios), statistics.median(client_ratios)
         print(
             f"  {'median of all modules':<{WIDTH}}{headline * floor_ms:6.0f} ms  {headline:5.2f}x floor  "
-            f"{'':<11} (budget {COLD_BUDGET}x)  {verdict(headline <= COLD_BUDGET)}"
+            f"{'':<11} (budget {COLD_BUDGET}x)  {verdict(headline <= COLD_BUDGET):<11}  "
+            f"+ first client {client_headline:4.2f}x"
         )
-    over = [
-        m.name
-        for m in modules
-        if m.name not in failures and statistics.median(samples[m.name]) * 1000 / floor_ms > COLD_BUDGET
-    ]
-    if over:
-        concerns.append(f"cold start over {COLD_BUDGET}x the floor: {', '.join(over)}")
-    return concerns
+        print(
+            "  (+ first client, not budgeted: the import and then the container's first DynamoDB client,\n"
+            "   which the layer creates on first use, so a cold request pays it after the import)"
+        )
+        if client_headline > COLD_BUDGET:
+            findings.append(
+                (
+                    NOTE,
+                    f"import + first DynamoDB client is {client_headline:.2f}x the floor (median): "
+                    "the import meets the budget by deferring boto3 to the first request, which pays it",
+                )
+            )
+    return findings
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,7 +308,14 @@ class Recorder:
 
 
 def names(calls: list[AwsCall]) -> str:
-    return ", ".join(c.operation for c in calls) or "none"
+    """The operations in order, repeats folded: ``Query x7, BatchGetItem``."""
+    folded: list[list[Any]] = []
+    for call in calls:
+        if folded and folded[-1][0] == call.operation:
+            folded[-1][1] += 1
+        else:
+            folded.append([call.operation, 1])
+    return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in folded) or "none"
 
 
 @dataclass
@@ -339,7 +380,7 @@ class Client:
         return str(data.get("clientId") or data["userId"])
 
 
-def in_process() -> list[str]:
+def in_process() -> Findings:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
     os.environ.update(FAKE_AWS)
@@ -358,9 +399,9 @@ def in_process() -> list[str]:
         recorder = Recorder()
         recorder.install()
         client = Client()
-        concerns = aws_calls(client, recorder)
-        concerns += page_reads(client, recorder)
-    return concerns
+        findings = aws_calls(client, recorder)
+        findings += page_reads(client, recorder)
+    return findings
 
 
 def operator_token(client: Client) -> str:
@@ -387,7 +428,7 @@ ONE, AT_MOST_TWO, ONE_OR_TWO, NONE = (
 )
 
 
-def aws_calls(client: Client, recorder: Recorder) -> list[str]:
+def aws_calls(client: Client, recorder: Recorder) -> Findings:
     import jwt
 
     from partner_api.auth import tokens
@@ -474,7 +515,7 @@ def aws_calls(client: Client, recorder: Recorder) -> list[str]:
             tokens.authenticate(f"Bearer {fresh}", fresh_issuer)
     window = settings().status_cache_seconds
 
-    concerns: list[str] = []
+    findings: Findings = []
     section("AWS calls per warm request (budget), after one warm-up request of the same function")
     group = ""
     for row_group, label, calls, budget in rows:
@@ -484,7 +525,9 @@ def aws_calls(client: Client, recorder: Recorder) -> list[str]:
         ok = budget.holds(len(calls))
         print(f"    {label:<15}{len(calls):>2} ({budget.text:>3})  {verdict(ok):<12} {names(calls)}")
         if not ok:
-            concerns.append(f"{group} {label}: {len(calls)} AWS calls ({names(calls)}), budget {budget.text}")
+            findings.append(
+                (OVER, f"{group} {label}: {len(calls)} AWS calls ({names(calls)}), budget {budget.text}")
+            )
     lookups = [c for c in status_calls if c.operation in ("GetItem", "BatchGetItem", "Query")]
     ok = len(lookups) <= 1 and window <= 60
     print(
@@ -493,11 +536,11 @@ def aws_calls(client: Client, recorder: Recorder) -> list[str]:
         f"({names(status_calls)})"
     )
     if not ok:
-        concerns.append(f"status lookups: {len(lookups)} for 25 authentications (window {window} s)")
-    return concerns
+        findings.append((OVER, f"status lookups: {len(lookups)} for 25 authentications (window {window} s)"))
+    return findings
 
 
-def page_reads(client: Client, recorder: Recorder) -> list[str]:
+def page_reads(client: Client, recorder: Recorder) -> Findings:
     import boto3
 
     from partner_api.config import settings
@@ -557,9 +600,9 @@ def page_reads(client: Client, recorder: Recorder) -> list[str]:
     after, cursor_calls = page(cursor=deep["pagination"]["nextCursor"])
 
     total = first["pagination"]["total"]
-    concerns: list[str] = []
+    findings: Findings = []
     if total != BIG_TENANT_CLIENTS:
-        concerns.append(f"the big tenant's total is {total}, seeded {BIG_TENANT_CLIENTS}")
+        findings.append((NOTE, f"the big tenant's total is {total}, seeded {BIG_TENANT_CLIENTS}"))
     section(
         f"Reads per page (tenant of {total:,} live clients, seeded in {seeded_in:.0f} s; limit={PAGE_LIMIT})"
     )
@@ -589,20 +632,20 @@ def page_reads(client: Client, recorder: Recorder) -> list[str]:
         detail += f", returned {len(data['clients'])}, +{reads.other_items} counter item"
         print(f"  {label:<27}{detail}  {verdict(reads_ok)}")
         calls_ok = ONE_OR_TWO.holds(len(calls))
-        query_limits = "/".join(str(q.params.get("Limit", "-")) for q in reads.queries)
-        line = f"AWS calls {len(calls)} (1-2): {names(calls)}; Query Limit {query_limits}"
+        first_limit = reads.queries[0].params.get("Limit", "none") if reads.queries else "-"
+        line = f"AWS calls {len(calls)} (1-2): {names(calls)} (first Query Limit {first_limit})"
+        print(f"{indent}{line}  {verdict(calls_ok)}")
         if len(reads.queries) > 1:
             megabytes = projected_bytes(reads.queries) / 1_048_576
-            line += (
-                f"; moto ends a Query page at 1 MB of full items, DynamoDB at 1 MB of index entries:"
-                f" {megabytes:.1f} MB here, so ~{max(1, math.ceil(megabytes))} Query calls on DynamoDB"
+            print(
+                f"{indent}(moto ends a Query page at 1 MB of whole items; DynamoDB at 1 MB of index entries:"
+                f" {megabytes:.1f} MB here, ~{max(1, math.ceil(megabytes))} Query calls on DynamoDB)"
             )
-        print(f"{indent}{line}  {verdict(calls_ok)}")
         if not reads_ok:
-            concerns.append(f"{label}: {detail}")
+            findings.append((OVER, f"{label}: {detail}"))
         if not calls_ok:
-            concerns.append(f"{label}: {line}")
-    return concerns
+            findings.append((OVER, f"{label}: {line}"))
+    return findings
 
 
 def projected_bytes(queries: list[AwsCall]) -> int:
@@ -630,14 +673,13 @@ def projected_bytes(queries: list[AwsCall]) -> int:
 def main() -> int:
     started = time.perf_counter()
     print("Partner Management API: performance budget (DESIGN.md), one run")
-    concerns = cold_start()
-    concerns += in_process()
+    findings = cold_start()
+    findings += in_process()
     section("Summary")
-    if concerns:
-        for concern in concerns:
-            print(f"  OVER BUDGET / NOTE: {concern}")
-    else:
-        print("  every measured line is within budget")
+    over = [text for kind, text in findings if kind == OVER]
+    print(f"  {len(over)} line(s) over budget" if over else "  every budgeted line is within budget")
+    for kind, text in findings:
+        print(f"  {kind}: {text}")
     print(f"\nTotal wall time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,7 +1,7 @@
 """The sample events in events/ (one per function, for `sam local invoke -e`) run through their handlers.
 
 Each file is used as written, except for its placeholders: ``REPLACE_WITH_ACCESS_TOKEN`` becomes a
-token issued by running events/oauth-token.json itself (so the token's issuer is the sample's API
+token issued by running events/oauth-issue_token.json itself (so the token's issuer is the sample's API
 Gateway domain), ``REPLACE_WITH_CLIENT_ID``/``REPLACE_WITH_CLIENT_SECRET`` a real credential, and the
 sample client and partner ids the ids of a client and a partner that exist.
 """
@@ -31,7 +31,7 @@ TOKEN_PLACEHOLDER = "REPLACE_WITH_ACCESS_TOKEN"
 # The ids the sample events use for "an existing client" and "an existing root partner".
 SAMPLE_CLIENT_ID = "0b9e2c1a-5d3f-4e8a-9c7b-2f6d1e0a4b38"
 SAMPLE_PARTNER_ID = "6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81"
-PUBLIC = {"oauth-token", "oauth-jwks", "oauth-server_metadata", "system-health"}
+PUBLIC = {"oauth-issue_token", "oauth-jwks", "oauth-server_metadata", "system-health"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -73,17 +73,17 @@ def sample_event(name: str, substitutions: dict[str, str]) -> dict[str, Any]:
 
 def issuer() -> str:
     """The token issuer the samples imply: the API Gateway URL they were called on."""
-    context = raw_event("oauth-token")["requestContext"]
+    context = raw_event("oauth-issue_token")["requestContext"]
     return f"https://{context['domainName']}/{context['stage']}"
 
 
 def sample_token(credential: Credential) -> str:
-    """A token issued by running events/oauth-token.json with ``credential``."""
+    """A token issued by running events/oauth-issue_token.json with ``credential``."""
     evt = sample_event(
-        "oauth-token",
+        "oauth-issue_token",
         {"REPLACE_WITH_CLIENT_ID": credential.client_id, "REPLACE_WITH_CLIENT_SECRET": credential.secret},
     )
-    reply = run(handler_module(ROUTES["oauth-token"]), evt)
+    reply = run(handler_module(ROUTES["oauth-issue_token"]), evt)
     assert reply.status == 200, reply.text
     return str(reply.body["access_token"])
 
@@ -120,7 +120,9 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
     assert context["stage"] == "dev"
     assert UUID.match(context["requestId"])
     assert (
-        context["domainName"] == headers["Host"] == raw_event("oauth-token")["requestContext"]["domainName"]
+        context["domainName"]
+        == headers["Host"]
+        == raw_event("oauth-issue_token")["requestContext"]["domainName"]
     )
     assert context["identity"]["sourceIp"]
     assert evt["isBase64Encoded"] is False
@@ -133,7 +135,7 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
         assert headers["Authorization"] == f"Bearer {TOKEN_PLACEHOLDER}"
     if evt["body"] is None:
         assert "Content-Type" not in headers
-    elif name == "oauth-token":
+    elif name == "oauth-issue_token":
         assert headers["Content-Type"] == "application/x-www-form-urlencoded"
         assert evt["body"] == (
             "grant_type=client_credentials&client_id=REPLACE_WITH_CLIENT_ID"
@@ -376,7 +378,7 @@ CHECKS: dict[str, Callable[[Reply, dict[str, Any], World], None]] = {
     "users-get_user": check_users_get_user,
     "users-update_user": check_users_update_user,
     "users-remove_user": check_users_remove_user,
-    "oauth-token": check_oauth_token,
+    "oauth-issue_token": check_oauth_token,
     "oauth-jwks": check_oauth_jwks,
     "oauth-server_metadata": check_oauth_server_metadata,
     "system-health": check_system_health,

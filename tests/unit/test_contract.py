@@ -246,3 +246,16 @@ def test_list_routes_may_read_the_cursor_secret(route: tpl.FunctionRoute):
         if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
     assert secrets == [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSecret"}}}]
+
+
+def test_no_handler_module_shadows_the_standard_library():
+    # Given Lambda puts the function's CodeUri (/var/task) ahead of the standard library
+    shadowing = []
+    for route in tpl.routes():
+        folder = tpl.ROOT / route.code_uri
+        # When any module of that folder is named like a standard library module
+        for module in folder.glob("*.py"):
+            if module.stem in sys.stdlib_module_names:
+                shadowing.append(f"{route.code_uri}{module.name}")
+    # Then none is: `token.py` would break `import inspect` inside the runtime itself
+    assert sorted(set(shadowing)) == []

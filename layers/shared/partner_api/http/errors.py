@@ -19,7 +19,6 @@ from partner_api.errors import (
     PreconditionFailed,
     Unauthenticated,
 )
-from partner_api.models.clients import READ_ONLY_FIELDS
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
@@ -32,6 +31,20 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (DependencyUnavailable, 503),
 ]
 MAX_RETRY_AFTER = "2"
+# Server-set fields: sending one is reported as read-only rather than unknown.
+READ_ONLY_FIELDS = frozenset(
+    {
+        "clientId",
+        "userId",
+        "partnerId",
+        "registeredAt",
+        "createdAt",
+        "updatedAt",
+        "removedAt",
+        "hasVerificationPhrase",
+        "usage",
+    }
+)
 
 
 def status_of(error: DomainError) -> int:

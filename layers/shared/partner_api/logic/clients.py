@@ -23,13 +23,13 @@ from partner_api.ids import new_id, now_iso
 from partner_api.logic.pages import Page
 from partner_api.logic.versions import require_match
 from partner_api.models.clients import OPTIONAL_FIELDS, ClientCreate, ClientListQuery, ClientPatch
+from partner_api.statuses import LIVE_STATUSES
 from partner_api.store import accounts, clients, pages, partners
 from partner_api.store.dynamo import TransactionConflict, transact
 from partner_api.store.events import Actor, diff, event_put
 
 # Fields whose changes an event records (never secrets; clients have none).
 AUDITED_FIELDS = ("name", "email", "status", "partnerId", *OPTIONAL_FIELDS)
-LIVE_STATUSES = ("active", "inactive", "suspended")
 _OPTIMISTIC_RETRIES = 5
 
 

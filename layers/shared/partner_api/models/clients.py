@@ -30,7 +30,6 @@ OPTIONAL_FIELDS = (
     "accountId",
     "metadata",
 )
-READ_ONLY_FIELDS = ("clientId", "userId", "registeredAt", "updatedAt", "removedAt")
 
 
 def _unique_roles(roles: list[str] | None) -> list[str] | None:

@@ -12,7 +12,6 @@ EMAIL_PATTERN = re.compile(
 )
 DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-STATUSES = ("active", "inactive", "suspended", "deleted")
 
 
 def _email(value: str) -> str:
@@ -36,7 +35,8 @@ Uuid = Annotated[str, Field(pattern=UUID_RE)]
 class InputModel(BaseModel):
     """A request body: unknown fields rejected, strings trimmed, blank strings treated as absent."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=False)
+    # defer_build: a function builds only the validators of the models it actually uses.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -64,7 +64,7 @@ class PatchModel(InputModel):
 class ListQuery(BaseModel):
     """Pagination parameters every list accepts."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=1_000_000)

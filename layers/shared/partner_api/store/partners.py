@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from partner_api.config import settings
-from partner_api.models.common import STATUSES
+from partner_api.statuses import STATUSES
 from partner_api.store import keys
 from partner_api.store.dynamo import delete, get, put, update
 

@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 1
 
-.PHONY: install lint typecheck pytest validate build test bench operator-credential clean
+.PHONY: install lint typecheck pytest validate build test bench operator-credential clean run
 
 $(VENV)/.installed: requirements-dev.txt constraints.txt layers/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 not found (install it, or set PYTHON313=/path/to/python3.13)"; exit 1; }
@@ -48,3 +48,8 @@ operator-credential: install
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The whole API on http://127.0.0.1:$(PORT) over moto; Ctrl-C stops it.
+PORT ?= 3000
+run: install
+	@PORT=$(PORT) $(BIN)/python -m local.run

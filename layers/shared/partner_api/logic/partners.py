@@ -20,9 +20,11 @@ AUDITED_FIELDS = ("name", "reference", "billingId", "status", "domains", "contac
 _ROOTS_COUNTER = partners.ROOTS_COUNTER
 
 
-def create_root(actor: Actor, body: RootPartnerCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+def create_root(actor: Actor, body: RootPartnerCreate, *, client_id: str | None = None,
+                secret: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A root partner (a new tenant) and its first credential holding every partner scope.
-    Returns the partner record and the credential (with its secret, shown only now)."""
+    Returns the partner record and the credential (with its secret, shown only now).
+    ``client_id``/``secret`` fix the credential's values (a local run's demo partner)."""
     fields = body.given()
     status = body.wanted_status() or "active"
     fields.pop("active", None)
@@ -46,8 +48,8 @@ def create_root(actor: Actor, body: RootPartnerCreate) -> tuple[dict[str, Any], 
         "updatedAt": now,
         "version": 1,
     }
-    secret = new_secret()
-    client_id, scopes = new_id(), list(PARTNER_SCOPES)
+    secret = secret or new_secret()
+    client_id, scopes = client_id or new_id(), list(PARTNER_SCOPES)
     credential = {"clientId": client_id, "clientSecret": secret, "scopes": scopes}
     operations = [
         partners.reference_put(partner_id, record["reference"], partner_id),

@@ -32,6 +32,12 @@ LOG = logging.getLogger("local-run")  # not under "partner-api", which Powertool
 HOST = "127.0.0.1"
 
 
+try:  # SAM's server turns SIGTERM into this exception
+    from samcli.local.docker.exceptions import ProcessSigTermException as _Terminated
+except ImportError:  # pragma: no cover - older SAM CLI
+    _Terminated = KeyboardInterrupt  # type: ignore[misc,assignment]
+
+
 class StartupError(Exception):
     """Something the developer can fix; reported as one line, not a traceback."""
 
@@ -52,7 +58,7 @@ def main() -> int:
     except StartupError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         print("\nstopped.", file=sys.stderr)
     finally:
         if server:
@@ -206,13 +212,14 @@ class LocalServer:
     def _print_banner(self, seconds: float) -> None:
         c = self.credentials
         print(
-            f"\nPartner Management API is serving {self.base_url}  (ready in {seconds:.1f}s; Ctrl-C stops)\n"
-            f"  demo partner    client_id={c['demo_client_id']}\n"
-            f"                  client_secret={c['demo_client_secret']}\n"
-            f"  operator        client_id={c['operator_client_id']}\n"
-            f"                  client_secret={c['operator_client_secret']}\n"
-            f'  token:  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials '
-            f"{self.base_url}/oauth/token\n",
+            f"\nPartner Management API on {self.base_url}  (ready in {seconds:.1f}s; Ctrl-C stops)\n\n"
+            f"  demo partner (all partner scopes), paste into another terminal:\n"
+            f"    export BASE={self.base_url} CLIENT_ID={c['demo_client_id']} "
+            f"CLIENT_SECRET={c['demo_client_secret']}\n"
+            f"  operator (scope admin):\n"
+            f"    export OPERATOR_ID={c['operator_client_id']} "
+            f"OPERATOR_SECRET={c['operator_client_secret']}\n"
+            f"\n  then follow the README's quickstart. One line per request follows.\n",
             flush=True,
         )
 

@@ -1,6 +1,6 @@
 # Partner Management API: `make test` checks everything; `make run` serves it locally.
 SHELL := /bin/bash
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null)
+PYTHON313 ?= $(shell tools/find-python313)
 VENV := .venv
 BIN := $(abspath $(VENV)/bin)
 # sam build looks for python3.13 on PATH: the virtualenv's comes first.

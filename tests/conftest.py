@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,17 @@ def _forget_container_state() -> None:
     tokens.forget_standing()
 
 
+@functools.cache
+def shared_session() -> Any:
+    """One boto3 session for the test process, so each service model loads once, not per test."""
+    import boto3
+
+    # moto hooks botocore through a handler copied into each new session: import moto first.
+    import moto  # noqa: F401
+
+    return boto3.session.Session()
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """Every table, key and secret of template.yaml in moto, and the functions' environment."""
@@ -41,8 +53,10 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     serialize_moto_dynamodb()
+    # The handlers' clients (a fresh "container" per test) come from the shared session too.
+    monkeypatch.setattr("boto3._get_default_session", shared_session)
     with mock_aws():
-        built = provision("test")
+        built = provision("test", session=shared_session())
         for name, value in built.environment().items():
             monkeypatch.setenv(name, value)
         _forget_container_state()

@@ -18,15 +18,6 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 STATUSES = ("active", "inactive", "suspended", "deleted")
 
 
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Secrets are still scrypt-hashed, at a test-only cost: the hash records its own cost, so
-    nothing else changes, and each of the several hashes per test costs ~1 ms instead of ~70."""
-    from partner_api.auth import secrets
-
-    monkeypatch.setattr(secrets, "_N", 2**10)
-
-
 # --- helpers -------------------------------------------------------------------------------------------
 
 

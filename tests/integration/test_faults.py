@@ -260,15 +260,15 @@ def test_runtime_error_from_the_store_answers_500_without_internals(
         RuntimeError(f"socket closed while writing {stack.physical_ids['UsersTable']}"),
     )
     before = tables(stack)
-    monkeypatch.setattr(dynamo, "ddb", lambda: failing)
 
     # When a client is registered
-    reply = api.call("POST", "/partner/v1/clients", token=tenant.token, json_body=NEW_CLIENT)
+    with monkeypatch.context() as patched:
+        patched.setattr(dynamo, "ddb", lambda: failing)
+        reply = api.call("POST", "/partner/v1/clients", token=tenant.token, json_body=NEW_CLIENT)
 
     # Then it is a 500 envelope without the exception's text
     assert failing.calls == 1
     assert_internal_error(reply, stack)
-    monkeypatch.undo()
     assert tables(stack) == before
     assert_not_registered(api, tenant, warm)
 
@@ -304,15 +304,15 @@ def test_throttled_update_answers_503_and_leaves_the_client_unchanged(
         client_error("ThrottlingException", f"Rate exceeded for {stack.physical_ids['UsersTable']}"),
     )
     before = tables(stack)
-    monkeypatch.setattr(dynamo, "ddb", lambda: failing)
 
     # When the client is suspended
-    reply = api.call("PATCH", path, token=tenant.token, json_body={"status": "suspended", "title": "CEO"})
+    with monkeypatch.context() as patched:
+        patched.setattr(dynamo, "ddb", lambda: failing)
+        reply = api.call("PATCH", path, token=tenant.token, json_body={"status": "suspended", "title": "CEO"})
 
     # Then the caller is told to retry, and the client is as it was
     assert failing.calls == 1
     assert_unavailable(reply, stack)
-    monkeypatch.undo()
     assert tables(stack) == before
     now = api.call("GET", path, token=tenant.token)
     assert (now.body["data"], now.header("ETag")) == (warm, etag)
@@ -328,16 +328,16 @@ def test_unreachable_dynamodb_on_remove_answers_503_and_keeps_the_client(
         EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com/"),
     )
     before = tables(stack)
-    monkeypatch.setattr(dynamo, "ddb", lambda: failing)
 
     # When the client is removed
-    reply = api.call("DELETE", f"/partner/v1/clients/{warm['clientId']}", token=tenant.token)
+    with monkeypatch.context() as patched:
+        patched.setattr(dynamo, "ddb", lambda: failing)
+        reply = api.call("DELETE", f"/partner/v1/clients/{warm['clientId']}", token=tenant.token)
 
     # Then the caller is told to retry, the client is still active and no client.removed was recorded
     assert failing.calls == 1
     assert_unavailable(reply, stack)
     assert "amazonaws.com" not in reply.text
-    monkeypatch.undo()
     assert tables(stack) == before
     now = api.call("GET", f"/partner/v1/clients/{warm['clientId']}", token=tenant.token)
     assert now.body["data"]["status"] == "active"

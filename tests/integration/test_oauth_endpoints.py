@@ -10,8 +10,6 @@ import time
 import uuid
 from typing import Any
 
-import pytest
-
 from partner_api.auth.principal import PARTNER_SCOPES
 from tests.conftest import token_for
 
@@ -19,15 +17,6 @@ ISSUER = "https://api.test.local"  # the test events' domainName
 AUDIENCE = "partner-api"
 ALL_PARTNER_SCOPES = " ".join(PARTNER_SCOPES)
 INVALID_CLIENT = {"error": "invalid_client", "error_description": "Client authentication failed."}
-
-
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Secrets are still scrypt-hashed, at a test-only cost: the hash records its own cost, so
-    nothing else changes, and each of the several hashes per test costs ~1 ms instead of ~70."""
-    from partner_api.auth import secrets
-
-    monkeypatch.setattr(secrets, "_N", 2**10)
 
 
 def b64url(data: bytes) -> str:

@@ -20,15 +20,6 @@ ISSUER = "https://api.test.local"  # what the test events' domainName makes the 
 CLIENTS = "/partner/v1/clients"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Secrets are still scrypt-hashed, at a test-only cost: the hash records its own cost, so
-    nothing else changes, and each of the several hashes per test costs ~1 ms instead of ~70."""
-    from partner_api.auth import secrets
-
-    monkeypatch.setattr(secrets, "_N", 2**10)
-
-
 # --- helpers -------------------------------------------------------------------------------------------
 
 

@@ -20,8 +20,9 @@ AUDITED_FIELDS = ("name", "reference", "billingId", "status", "domains", "contac
 _ROOTS_COUNTER = partners.ROOTS_COUNTER
 
 
-def create_root(actor: Actor, body: RootPartnerCreate, *, client_id: str | None = None,
-                secret: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def create_root(
+    actor: Actor, body: RootPartnerCreate, *, client_id: str | None = None, secret: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A root partner (a new tenant) and its first credential holding every partner scope.
     Returns the partner record and the credential (with its secret, shown only now).
     ``client_id``/``secret`` fix the credential's values (a local run's demo partner)."""

@@ -181,14 +181,24 @@ def query(
         return dict(ddb().query(**params))
 
 
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call, a DynamoDB limit
+
+
 def batch_get(requests: dict[str, list[dict[str, str]]]) -> dict[str, list[dict[str, Any]]]:
-    """``BatchGetItem`` for up to 100 keys across tables, retrying unprocessed keys."""
-    pending: dict[str, Any] = {
-        table: {"Keys": [to_item(k) for k in keys], "ConsistentRead": True}
-        for table, keys in requests.items()
-        if keys
-    }
+    """``BatchGetItem`` across tables, 100 keys a call, retrying unprocessed keys.
+
+    A page of up to 99 items plus its counter is one call; a full page of 100 takes two."""
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in requests}
+    flat = [(table, key) for table, keys in requests.items() for key in keys]
+    for start in range(0, len(flat), BATCH_GET_LIMIT):
+        chunk: dict[str, Any] = {}
+        for table, key in flat[start : start + BATCH_GET_LIMIT]:
+            chunk.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(to_item(key))
+        _batch_get_chunk(chunk, found)
+    return found
+
+
+def _batch_get_chunk(pending: dict[str, Any], found: dict[str, list[dict[str, Any]]]) -> None:
     attempts = 0
     while pending:
         attempts += 1
@@ -199,4 +209,3 @@ def batch_get(requests: dict[str, list[dict[str, str]]]) -> dict[str, list[dict[
         for table, items in response.get("Responses", {}).items():
             found[table].extend(from_item(i) for i in items)
         pending = response.get("UnprocessedKeys") or {}
-    return found

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -30,12 +31,6 @@ from local import template as tpl
 
 LOG = logging.getLogger("local-run")  # not under "partner-api", which Powertools formats as JSON
 HOST = "127.0.0.1"
-
-
-try:  # SAM's server turns SIGTERM into this exception
-    from samcli.local.docker.exceptions import ProcessSigTermException as _Terminated
-except ImportError:  # pragma: no cover - older SAM CLI
-    _Terminated = KeyboardInterrupt  # type: ignore[misc,assignment]
 
 
 class StartupError(Exception):
@@ -58,7 +53,7 @@ def main() -> int:
     except StartupError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, _Terminated):
+    except KeyboardInterrupt:
         print("\nstopped.", file=sys.stderr)
     finally:
         if server:
@@ -74,6 +69,8 @@ def free_port() -> int:
 
 def require_free(port: int) -> None:
     with socket.socket() as probe:
+        # As the server itself binds: closed connections lingering in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError as exc:
@@ -100,7 +97,16 @@ class LocalServer:
         self._print_banner(time.perf_counter() - started)
 
     def serve_forever(self) -> None:
-        self.service.run()
+        """Serve until Ctrl-C or SIGTERM. SAM's own ``run()`` turns SIGTERM into an ``Exception``
+        that socketserver swallows when it lands mid-request, so both signals interrupt here."""
+        import flask.cli
+
+        def interrupt(_signal: int, _frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)
+        flask.cli.show_server_banner = lambda *_args: None
+        self.service._app.run(threaded=True, host=HOST, port=self.port)
 
     def stop(self) -> None:
         if self.moto is not None:
@@ -119,7 +125,7 @@ class LocalServer:
             api = ApiProvider(stacks).api
         except Exception as exc:  # any parse/transform failure is the template's, not ours
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StartupError(f"template.yaml cannot be used: {first_line}") from exc
+            raise StartupError(f"{tpl.TEMPLATE.name} cannot be used: {first_line}") from exc
         if not api.routes:
             raise StartupError("template.yaml declares no API routes")
         return template, api

@@ -4,8 +4,10 @@
   (``LocalApigwService`` fed by SAM's stack and API providers).
 - Each function's handler runs in this process (layer on the path, the template's
   environment applied) instead of in a container.
-- AWS services come from moto in server mode on loopback; tables, keys and secrets are
-  created from the template's own resource definitions.
+- AWS services come from moto in server mode on loopback; tables, keys, secrets, queues,
+  the event bus and its rules are created from the template's own resource definitions.
+- The template's DynamoDB stream and SQS triggers are driven by polling moto in a background
+  thread (``local.triggers``), invoking the same in-process handlers with real event shapes.
 - API Gateway's own errors (unknown route, a crashed function) are rendered from the
   template's Gateway Responses, as API Gateway would.
 """
@@ -85,6 +87,7 @@ class LocalServer:
         self.service: Any = None
         self.gateway = GatewayResponses({})
         self.stack: Any = None
+        self.triggers: Any = None
 
     def start(self) -> None:
         require_free(self.port)
@@ -93,6 +96,8 @@ class LocalServer:
         self.gateway = GatewayResponses(_gateway_responses(template))
         self._start_aws()
         self.credentials = self._seed()
+        self.runner = InProcessRunner(self.gateway)
+        self._start_triggers()
         self.service = self._api_service(api)
         self._print_banner(time.perf_counter() - started)
 
@@ -109,6 +114,9 @@ class LocalServer:
         self.service._app.run(threaded=True, host=HOST, port=self.port)
 
     def stop(self) -> None:
+        if self.triggers is not None:
+            self.triggers.stop(timeout=5)  # a daemon thread: an invocation still running dies with us
+            self.triggers = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -148,7 +156,10 @@ class LocalServer:
         )
         os.environ.pop("AWS_PROFILE", None)
         serialize_moto_dynamodb()
-        self.stack = provision("partner-api-local", parameters={"PublicBaseUrl": self.base_url})
+        self.stack = provision(
+            "partner-api-local",
+            parameters={"PublicBaseUrl": self.base_url, "AllowLoopbackWebhooks": "true"},
+        )
         os.environ.update(self.stack.environment())
         layer = str(tpl.ROOT / "layers" / "shared")
         if layer not in sys.path:
@@ -179,14 +190,30 @@ class LocalServer:
             "operator_client_secret": operator_secret,
         }
 
+    def _start_triggers(self) -> None:
+        """Poll the template's stream and queue triggers for the functions whose handler exists."""
+        from local.triggers import Triggers
+
+        present = []
+        for function in tpl.functions().values():
+            if function.handler_file.is_file():
+                present.append(function.logical_id)
+            elif any(e["Type"] in ("DynamoDB", "SQS") for e in function.events.values()):
+                LOG.warning(
+                    "%s: %s not found; its trigger is off",
+                    function.logical_id,
+                    function.handler_file.relative_to(tpl.ROOT),
+                )
+        self.triggers = Triggers(self.stack, self.runner.call, functions=present)
+        self.triggers.start()
+
     def _api_service(self, api: Any) -> Any:
         from flask import g, request
         from samcli.lib.utils.stream_writer import StreamWriter
         from samcli.local.apigw.local_apigw_service import LocalApigwService
 
-        runner = InProcessRunner(self.gateway)
         service = LocalApigwService(
-            api, runner, port=self.port, host=HOST, stderr=StreamWriter(sys.stderr, auto_flush=True)
+            api, self.runner, port=self.port, host=HOST, stderr=StreamWriter(sys.stderr, auto_flush=True)
         )
         service.create()
         app = service._app
@@ -234,14 +261,26 @@ class LocalServer:
 class _Function:
     logical_id: str
     module: ModuleType
+    handler_name: str = "handler"
+    timeout: int = 10
+
+    @property
+    def handler(self) -> Any:
+        return getattr(self.module, self.handler_name)
+
+    def context(self) -> _Context:
+        return _Context(self.logical_id, self.timeout)
 
 
 class InProcessRunner:
-    """Stands in for SAM's container runner: imports each handler once (a warm container)."""
+    """Stands in for SAM's container runner: imports each handler once (a warm container).
 
-    def __init__(self, gateway: GatewayResponses) -> None:
+    ``invoke`` is SAM's API Gateway entry point; ``call`` invokes any function with an event.
+    """
+
+    def __init__(self, gateway: GatewayResponses, template: dict[str, Any] | None = None) -> None:
         self.gateway = gateway
-        self.routes = {r.logical_id: r for r in tpl.routes()}
+        self.functions = tpl.functions(template)
         self._loaded: dict[str, _Function] = {}
         self._lock = threading.Lock()
 
@@ -262,18 +301,24 @@ class InProcessRunner:
         # SAM's local event builder reuses one requestId; API Gateway gives each request its own.
         request.setdefault("requestContext", {})["requestId"] = str(uuid.uuid4())
         try:
-            result = function.module.handler(request, _Context(function_identifier))
+            result = function.handler(request, function.context())
         except Exception:
             # Lambda reports the crash; API Gateway answers with its DEFAULT_5XX response.
             traceback.print_exc(file=sys.stderr)
             result = self.gateway.proxy("DEFAULT_5XX")
         stdout.write_str(json.dumps(result))
 
+    def call(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function with ``event`` as Lambda would; returns what its handler returns
+        and raises what it raises."""
+        function = self._function(logical_id)
+        return function.handler(event, function.context())
+
     def _function(self, logical_id: str) -> _Function:
         with self._lock:
             if logical_id not in self._loaded:
-                route = self.routes[logical_id]
-                path = tpl.ROOT / route.code_uri / (route.handler.rsplit(".", 1)[0] + ".py")
+                declared = self.functions[logical_id]
+                path = declared.handler_file
                 name = f"local_functions.{logical_id}"
                 spec = importlib.util.spec_from_file_location(name, path)
                 if spec is None or spec.loader is None:
@@ -281,18 +326,20 @@ class InProcessRunner:
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
                 spec.loader.exec_module(module)
-                self._loaded[logical_id] = _Function(logical_id, module)
+                self._loaded[logical_id] = _Function(
+                    logical_id, module, declared.handler_name, declared.timeout
+                )
             return self._loaded[logical_id]
 
 
 class _Context:
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, timeout: int = 10) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
         self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 10
+        self._deadline = time.monotonic() + timeout
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -67,6 +67,44 @@ def routes(template: dict[str, Any] | None = None) -> list[FunctionRoute]:
     return found
 
 
+@dataclass(frozen=True)
+class Function:
+    """One ``AWS::Serverless::Function``: where its handler is, and its (non-API) event sources."""
+
+    logical_id: str
+    code_uri: str
+    handler: str  # module.function
+    timeout: int  # seconds
+    events: dict[str, Any]  # name -> {"Type": ..., "Properties": {...}}, intrinsics unresolved
+
+    @property
+    def handler_file(self) -> Path:
+        return ROOT / self.code_uri / (self.handler.rsplit(".", 1)[0] + ".py")
+
+    @property
+    def handler_name(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
+    """Every function of the template by logical id, Globals applied to its timeout."""
+    template = template or load()
+    default_timeout = int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        found[logical_id] = Function(
+            logical_id=logical_id,
+            code_uri=props["CodeUri"],
+            handler=props["Handler"],
+            timeout=int(props.get("Timeout", default_timeout)),
+            events=dict(props.get("Events") or {}),
+        )
+    return found
+
+
 def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
     template = template or load()
     return {name: str(p.get("Default", "")) for name, p in (template.get("Parameters") or {}).items()}
@@ -77,8 +115,13 @@ def function_environment(
     parameters: dict[str, str],
     logical_id: str | None = None,
     template: dict[str, Any] | None = None,
+    attributes: dict[str, dict[str, str]] | None = None,
+    pseudo: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """A function's environment (Globals plus its own), with ``!Ref`` resolved."""
+    """A function's environment (Globals plus its own), with ``!Ref``, ``!GetAtt`` and ``!Sub`` resolved.
+
+    ``attributes`` maps a logical id to its ``Fn::GetAtt`` attributes (``{"Arn": ...}``).
+    """
     template = template or load()
     variables = dict(
         template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
@@ -86,17 +129,96 @@ def function_environment(
     if logical_id:
         own = template["Resources"][logical_id]["Properties"].get("Environment", {})
         variables.update(own.get("Variables", {}))
-    return {name: _resolve(value, physical_ids, parameters) for name, value in variables.items()}
+    scope = Scope(physical_ids, parameters, attributes or {}, pseudo or {})
+    return {name: _text(scope.resolve(value)) for name, value in variables.items()}
 
 
-def _resolve(value: Any, physical_ids: dict[str, str], parameters: dict[str, str]) -> str:
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        ref = value["Ref"]
-        if ref in parameters:
-            return parameters[ref]
-        if ref in physical_ids:
-            return physical_ids[ref]
-        raise KeyError(f"cannot resolve !Ref {ref} locally")
+@dataclass(frozen=True)
+class Scope:
+    """What intrinsics resolve against: physical ids (``Ref``), parameters, attributes, pseudo params."""
+
+    physical_ids: dict[str, str]
+    parameters: dict[str, str]
+    attributes: dict[str, dict[str, str]]
+    pseudo: dict[str, str]
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` with every supported intrinsic replaced; raises on unsupported ones."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((name, arg),) = value.items()
+            if name == "Ref":
+                return self.ref(arg)
+            if name == "Fn::GetAtt":
+                logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+                return self.get_att(logical_id, attribute)
+            if name == "Fn::Sub":
+                return self.sub(arg)
+            if name == "Fn::Join":
+                separator, parts = arg
+                return separator.join(_text(p) for p in self.resolve(parts))
+            if name.startswith("Fn::") or name == "Condition":
+                raise ValueError(f"unsupported intrinsic {name} locally: {value!r}")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def ref(self, name: str) -> str:
+        for source in (self.parameters, self.pseudo, self.physical_ids):
+            if name in source:
+                return source[name]
+        raise KeyError(f"cannot resolve !Ref {name} locally")
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        try:
+            return self.attributes[logical_id][attribute]
+        except KeyError:
+            raise KeyError(f"cannot resolve !GetAtt {logical_id}.{attribute} locally") from None
+
+    def sub(self, arg: Any) -> str:
+        text, names = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def one(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in names:
+                return _text(names[name])
+            if "." in name:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+
+def references(value: Any) -> set[str]:
+    """The logical ids (or parameter names) that ``value``'s ``Ref``, ``GetAtt`` and ``Sub`` mention."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    elif isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            found.add(value["Ref"])
+        elif set(value) == {"Fn::GetAtt"}:
+            arg = value["Fn::GetAtt"]
+            found.add(arg.split(".", 1)[0] if isinstance(arg, str) else arg[0])
+        elif set(value) == {"Fn::Sub"}:
+            arg = value["Fn::Sub"]
+            text = arg if isinstance(arg, str) else arg[0]
+            found |= {n.split(".", 1)[0] for n in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+            if not isinstance(arg, str):
+                found |= references(arg[1])
+        else:
+            for item in value.values():
+                found |= references(item)
+    return found
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    raise ValueError(f"unsupported intrinsic in environment: {value!r}")
+    raise ValueError(f"unsupported value in environment: {value!r}")

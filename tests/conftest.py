@@ -56,7 +56,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     # The handlers' clients (a fresh "container" per test) come from the shared session too.
     monkeypatch.setattr("boto3._get_default_session", shared_session)
     with mock_aws():
-        built = provision("test", session=shared_session())
+        # Webhooks may target a local receiver, and retries come back at once (the schedule is
+        # asserted where it matters, not waited for).
+        built = provision(
+            "test",
+            parameters={"AllowLoopbackWebhooks": "true", "WebhookRetrySchedule": "0,0,0,0,0,0,0"},
+            session=shared_session(),
+        )
         for name, value in built.environment().items():
             monkeypatch.setenv(name, value)
         _forget_container_state()

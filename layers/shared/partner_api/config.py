@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+# Seconds before each webhook retry: about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+_RETRIES = "5,300,1800,7200,18000,36000,36000"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,6 +22,11 @@ class Settings:
     web_access_point: str
     status_cache_seconds: int
     access_token_seconds: int
+    event_bus_name: str
+    delivery_queue_url: str
+    webhook_secrets_key_id: str
+    retry_schedule: tuple[int, ...]
+    allow_loopback_webhooks: bool
 
 
 def _require(name: str) -> str:
@@ -42,4 +50,9 @@ def settings() -> Settings:
         web_access_point=os.environ.get("WEB_ACCESS_POINT", ""),
         status_cache_seconds=int(os.environ.get("STATUS_CACHE_SECONDS", "60")),
         access_token_seconds=int(os.environ.get("ACCESS_TOKEN_SECONDS", "3600")),
+        event_bus_name=os.environ.get("EVENT_BUS_NAME", ""),
+        delivery_queue_url=os.environ.get("WEBHOOK_DELIVERY_QUEUE_URL", ""),
+        webhook_secrets_key_id=os.environ.get("WEBHOOK_SECRETS_KEY_ID", ""),
+        retry_schedule=tuple(int(s) for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", _RETRIES).split(",")),
+        allow_loopback_webhooks=os.environ.get("ALLOW_LOOPBACK_WEBHOOKS", "false").lower() == "true",
     )

@@ -131,3 +131,13 @@ class InvalidClient(OAuthError):
     def __init__(self) -> None:
         # No hint whether the id, the secret, the credential or the partner was wrong.
         super().__init__("invalid_client", "Client authentication failed.", status=401)
+
+
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+    default_message = "Webhook not found."
+
+
+class EventNotFound(NotFound):
+    code = "EVENT_NOT_FOUND"
+    default_message = "Event not found."

@@ -24,12 +24,24 @@ def is_uuid(value: str) -> bool:
 def new_event_id(now_ms: int | None = None) -> str:
     """``evt_`` + a ULID-style id: 48 bits of milliseconds then 80 random bits, so ids sort by time."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    return "evt_" + _crockford(ms, 10) + _crockford(int.from_bytes(os.urandom(10), "big"), 16)
+
+
+def event_id_bound(ms: int, *, low: bool) -> str:
+    """The smallest (or largest) event id of a millisecond, for time-range queries."""
+    return "evt_" + _crockford(ms, 10) + ("0" if low else "z") * 16
+
+
+def is_event_id(value: str) -> bool:
+    return len(value) == 30 and value.startswith("evt_") and set(value[4:]) <= set(_CROCKFORD)
+
+
+def _crockford(value: int, length: int) -> str:
     chars = []
-    for _ in range(26):
+    for _ in range(length):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
-    return "evt_" + "".join(reversed(chars))
+    return "".join(reversed(chars))
 
 
 def now_iso() -> str:

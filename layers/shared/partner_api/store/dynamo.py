@@ -209,3 +209,56 @@ def _batch_get_chunk(pending: dict[str, Any], found: dict[str, list[dict[str, An
         for table, items in response.get("Responses", {}).items():
             found[table].extend(from_item(i) for i in items)
         pending = response.get("UnprocessedKeys") or {}
+
+
+class ConditionFailed(Exception):
+    """A single-item write's condition did not hold."""
+
+
+def put_new(table: str, item: dict[str, Any]) -> bool:
+    """Write ``item`` unless its key exists; False when it did."""
+    from botocore.exceptions import ClientError
+
+    try:
+        with translated_errors():
+            ddb().put_item(
+                TableName=table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def update_one(
+    table: str,
+    key: dict[str, str],
+    expression: str,
+    *,
+    names: dict[str, str],
+    values: dict[str, Any] | None = None,
+    condition: str | None = None,
+) -> dict[str, Any]:
+    """``UpdateItem``; returns the updated attributes, raises ``ConditionFailed`` on its condition."""
+    from botocore.exceptions import ClientError
+
+    params: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_item(key),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ReturnValues": "ALL_NEW",
+    }
+    if values:
+        params["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
+    if condition:
+        params["ConditionExpression"] = condition
+    try:
+        with translated_errors():
+            response = ddb().update_item(**params)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise ConditionFailed() from exc
+        raise
+    return from_item(response.get("Attributes", {}))

@@ -64,6 +64,8 @@ def event_put(
             "tenantId": tenant_id,
             "partnerId": partner_id,
             "partnerPath": partner_path,
+            "ownerPath": "/".join(partner_path) + "/",
+            "resourcePK": keys.resource(tenant_id, resource_id),
             "actor": actor.as_dict(),
             "resource": {"type": resource_type, "id": resource_id},
             "changes": changes or {},

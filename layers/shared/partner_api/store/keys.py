@@ -56,6 +56,23 @@ def event(event_id: str) -> str:
     return f"EVENT#{event_id}"
 
 
+def resource(tenant_id: str, resource_id: str) -> str:
+    return f"TENANT#{tenant_id}#RESOURCE#{resource_id}"
+
+
+def webhook(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+def webhooks_of(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#WEBHOOKS"
+
+
+def delivery(webhook_id: str, event_id: str) -> str:
+    """Deliveries of a webhook sort by event id, which sorts by time."""
+    return f"DELIVERY#{webhook_id}#{event_id}"
+
+
 def by_status(tenant_id: str, status: str) -> str:
     return f"TENANT#{tenant_id}#STATUS#{status}"
 

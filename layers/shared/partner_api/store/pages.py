@@ -21,7 +21,7 @@ class IndexQuery:
     """Where to page: a table's index, one partition of it, and an optional filter."""
 
     table: str
-    index: str
+    index: str | None  # None: the table itself
     partition_attr: str
     partition_value: str
     key_attrs: tuple[str, ...]  # the attributes that make up LastEvaluatedKey
@@ -30,6 +30,10 @@ class IndexQuery:
     filter_values: dict[str, Any] = field(default_factory=dict)
     scope: str = ""  # what a cursor is bound to (tenant, index, filters)
     forward: bool = True
+    sort_condition: str | None = None  # e.g. "begins_with(#sk, :prefix)"; names/values in filter_*
+
+    def key_condition(self) -> str:
+        return "#pk = :pk" + (f" AND {self.sort_condition}" if self.sort_condition else "")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def read_keys(spec: IndexQuery, *, limit: int, offset: int, cursor: str | None) 
         response = query(
             spec.table,
             index=spec.index,
-            key_condition="#pk = :pk",
+            key_condition=spec.key_condition(),
             names=names,
             values=values,
             limit=wanted - len(matched) if not spec.filter_expression else max(wanted, 50),
@@ -86,12 +90,13 @@ def count(spec: IndexQuery) -> int:
         response = query(
             spec.table,
             index=spec.index,
-            key_condition="#pk = :pk",
+            key_condition=spec.key_condition(),
             names={"#pk": spec.partition_attr, **spec.filter_names},
             values={":pk": spec.partition_value, **spec.filter_values},
             limit=0,
             start_key=start,
             filter_expression=spec.filter_expression,
+            forward=spec.forward,
             select_count=True,
         )
         total += int(response.get("Count", 0))

@@ -10,7 +10,7 @@ from partner_api.config import settings
 from partner_api.errors import EventNotFound, FieldIssue, InvalidInput
 from partner_api.ids import event_id_bound, is_event_id, now_iso
 from partner_api.logic import webhooks as webhook_rules
-from partner_api.logic.pages import Page
+from partner_api.logic.pages import Page, read_page
 from partner_api.models.webhooks import EventListQuery
 from partner_api.store import keys, pages, queues, webhooks
 from partner_api.store.dynamo import get
@@ -64,15 +64,7 @@ def list_page(caller: Principal, query: EventListQuery) -> Page:
         ),
         forward=False,
     )
-    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    return Page(
-        page.keys,
-        query.limit,
-        0 if query.cursor else query.offset,
-        pages.count(spec),
-        page.has_more,
-        page.next_cursor,
-    )
+    return read_page(spec, query)
 
 
 def redeliver(caller: Principal, event_id: str) -> list[str]:

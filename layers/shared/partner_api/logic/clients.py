@@ -26,7 +26,7 @@ from partner_api.models.clients import OPTIONAL_FIELDS, ClientCreate, ClientList
 from partner_api.statuses import LIVE_STATUSES
 from partner_api.store import accounts, clients, pages, partners
 from partner_api.store.dynamo import TransactionConflict, transact
-from partner_api.store.events import Actor, diff, event_put
+from partner_api.store.events import Actor, diff, event_about
 
 # Fields whose changes an event records (never secrets; clients have none).
 AUDITED_FIELDS = ("name", "email", "status", "partnerId", *OPTIONAL_FIELDS)
@@ -62,7 +62,14 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
         clients.create_put(record),
         clients.email_claim(caller.tenant_id, record["email"], record["clientId"]),
         *partners.counts_change(caller.tenant_id, [(owner_path, "active", 1)]),
-        _event(caller, actor, "client.registered", record, diff({}, record, AUDITED_FIELDS), now),
+        event_about(
+            "client",
+            record,
+            actor=actor,
+            event_type="client.registered",
+            changes=diff({}, record, AUDITED_FIELDS),
+            occurred_at=now,
+        ),
     ]
     try:
         transact(operations)
@@ -242,7 +249,14 @@ def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[s
     else:
         event_type = "client.updated"
     operations.append(
-        _event(caller, actor, event_type, after, diff(before, after, AUDITED_FIELDS), after["updatedAt"])
+        event_about(
+            "client",
+            after,
+            actor=actor,
+            event_type=event_type,
+            changes=diff(before, after, AUDITED_FIELDS),
+            occurred_at=after["updatedAt"],
+        )
     )
     try:
         transact(operations)
@@ -252,27 +266,6 @@ def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[s
         if claim_index is not None and conflict.failed(claim_index):
             raise _email_taken() from conflict
         raise
-
-
-def _event(
-    caller: Principal,
-    actor: Actor,
-    event_type: str,
-    record: dict[str, Any],
-    changes: dict[str, Any],
-    occurred_at: str,
-) -> dict[str, Any]:
-    return event_put(
-        tenant_id=caller.tenant_id,
-        event_type=event_type,
-        partner_id=record["partnerId"],
-        partner_path=record["partnerPath"],
-        actor=actor,
-        resource_type="client",
-        resource_id=record["clientId"],
-        changes=changes,
-        occurred_at=occurred_at,
-    )
 
 
 def _email_taken() -> ClientAlreadyExists:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from partner_api.models.common import ListQuery
+from partner_api.store import pages
+
 
 @dataclass(frozen=True)
 class Page:
@@ -25,3 +28,16 @@ class Page:
         if self.next_cursor:
             shown["nextCursor"] = self.next_cursor
         return shown
+
+
+def read_page(spec: pages.IndexQuery, query: ListQuery) -> Page:
+    """A page of whole items straight from ``spec`` (a table or full index), ``total`` counted."""
+    found = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
+    return Page(
+        found.keys,
+        query.limit,
+        0 if query.cursor else query.offset,
+        pages.count(spec),
+        found.has_more,
+        found.next_cursor,
+    )

@@ -14,7 +14,7 @@ from partner_api.logic.versions import require_match
 from partner_api.models.partners import PartnerListQuery, PartnerPatch, RootPartnerCreate
 from partner_api.store import credentials, keys, pages, partners
 from partner_api.store.dynamo import TransactionConflict, batch_get, transact, update
-from partner_api.store.events import Actor, diff, event_put
+from partner_api.store.events import Actor, diff, event_about, event_put
 
 AUDITED_FIELDS = ("name", "reference", "billingId", "status", "domains", "contact", "hasVerificationPhrase")
 _ROOTS_COUNTER = partners.ROOTS_COUNTER
@@ -73,7 +73,15 @@ def create_root(
             partner_id=partner_id,
             name="initial credential",
         ),
-        _event(actor, record, "partner.created", diff({}, _audited(record), AUDITED_FIELDS), now),
+        event_about(
+            "partner",
+            record,
+            actor=actor,
+            event_type="partner.created",
+            path_field="path",
+            changes=diff({}, _audited(record), AUDITED_FIELDS),
+            occurred_at=now,
+        ),
         event_put(
             tenant_id=partner_id,
             event_type="credential.created",
@@ -144,12 +152,14 @@ def update_root(actor: Actor, partner_id: str, body: PartnerPatch, if_match: str
             )
         )
     operations.append(
-        _event(
-            actor,
+        event_about(
+            "partner",
             after,
-            "partner.updated",
-            diff(_audited(before), _audited(after), AUDITED_FIELDS),
-            after["updatedAt"],
+            actor=actor,
+            event_type="partner.updated",
+            path_field="path",
+            changes=diff(_audited(before), _audited(after), AUDITED_FIELDS),
+            occurred_at=after["updatedAt"],
         )
     )
     try:
@@ -210,19 +220,3 @@ def list_roots(query: PartnerListQuery) -> Page:
 
 def _audited(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "hasVerificationPhrase": bool(record.get("verificationPhraseHash"))}
-
-
-def _event(
-    actor: Actor, record: dict[str, Any], event_type: str, changes: dict[str, Any], occurred_at: str
-) -> dict[str, Any]:
-    return event_put(
-        tenant_id=record["tenantId"],
-        event_type=event_type,
-        partner_id=record["partnerId"],
-        partner_path=record["path"],
-        actor=actor,
-        resource_type="partner",
-        resource_id=record["partnerId"],
-        changes=changes,
-        occurred_at=occurred_at,
-    )

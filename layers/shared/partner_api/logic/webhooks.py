@@ -11,13 +11,13 @@ from partner_api.auth.principal import Principal
 from partner_api.config import settings
 from partner_api.errors import PreconditionFailed, WebhookNotFound
 from partner_api.ids import iso, new_id, now_iso
-from partner_api.logic.pages import Page
+from partner_api.logic.pages import Page, read_page
 from partner_api.logic.versions import require_match
 from partner_api.logic.webhook_urls import check_registration
 from partner_api.models.webhooks import WebhookCreate, WebhookListQuery
 from partner_api.store import keys, pages, sealed, webhooks
 from partner_api.store.dynamo import TransactionConflict, transact
-from partner_api.store.events import Actor, diff, event_put
+from partner_api.store.events import Actor, diff, event_about
 
 AUDITED_FIELDS = ("url", "events", "description", "status")
 PREVIOUS_SECRET_SECONDS = 24 * 3600  # the old secret still verifies this long after a rotation
@@ -50,7 +50,14 @@ def create(caller: Principal, actor: Actor, body: WebhookCreate) -> tuple[dict[s
     transact(
         [
             webhooks.create_put(record),
-            _event(caller, actor, "webhook.created", record, diff({}, record, AUDITED_FIELDS), now),
+            event_about(
+                "webhook",
+                record,
+                actor=actor,
+                event_type="webhook.created",
+                changes=diff({}, record, AUDITED_FIELDS),
+                occurred_at=now,
+            ),
         ]
     )
     return record, secret
@@ -73,7 +80,14 @@ def delete(caller: Principal, actor: Actor, webhook_id: str, if_match: str | Non
         transact(
             [
                 webhooks.replace_put(after, before["version"]),
-                _event(caller, actor, "webhook.deleted", after, diff(before, after, AUDITED_FIELDS), now),
+                event_about(
+                    "webhook",
+                    after,
+                    actor=actor,
+                    event_type="webhook.deleted",
+                    changes=diff(before, after, AUDITED_FIELDS),
+                    occurred_at=now,
+                ),
             ]
         )
     except TransactionConflict as conflict:
@@ -148,15 +162,7 @@ def deliveries_page(caller: Principal, webhook_id: str, query: WebhookListQuery)
         scope="|".join(["deliveries", caller.tenant_id, webhook_id]),
         forward=False,
     )
-    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    return Page(
-        page.keys,
-        query.limit,
-        0 if query.cursor else query.offset,
-        pages.count(spec),
-        page.has_more,
-        page.next_cursor,
-    )
+    return read_page(spec, query)
 
 
 def listening(tenant_id: str, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -168,24 +174,3 @@ def listening(tenant_id: str, event: dict[str, Any]) -> list[dict[str, Any]]:
         for w in webhooks.active_of_tenant(tenant_id)
         if w["partnerId"] in path and event["type"] in w["events"]
     ]
-
-
-def _event(
-    caller: Principal,
-    actor: Actor,
-    event_type: str,
-    record: dict[str, Any],
-    changes: dict[str, Any],
-    occurred_at: str,
-) -> dict[str, Any]:
-    return event_put(
-        tenant_id=caller.tenant_id,
-        event_type=event_type,
-        partner_id=record["partnerId"],
-        partner_path=record["partnerPath"],
-        actor=actor,
-        resource_type="webhook",
-        resource_id=record["webhookId"],
-        changes=changes,
-        occurred_at=occurred_at,
-    )

@@ -76,6 +76,31 @@ def event_put(
     )
 
 
+def event_about(
+    resource_type: str,
+    record: dict[str, Any],
+    *,
+    actor: Actor,
+    event_type: str,
+    changes: dict[str, Any],
+    occurred_at: str,
+    path_field: str = "partnerPath",
+) -> dict[str, Any]:
+    """The event row for a change to ``record`` (a client, partner, webhook...), which carries its
+    ``tenantId``, ``partnerId``, owner path and ``<resource_type>Id``."""
+    return event_put(
+        tenant_id=record["tenantId"],
+        event_type=event_type,
+        partner_id=record["partnerId"],
+        partner_path=record[path_field],
+        actor=actor,
+        resource_type=resource_type,
+        resource_id=record[f"{resource_type}Id"],
+        changes=changes,
+        occurred_at=occurred_at,
+    )
+
+
 def public_event(item: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {
         k: item[k]

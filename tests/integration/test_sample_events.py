@@ -3,16 +3,21 @@
 Each file is used as written, except for its placeholders: ``REPLACE_WITH_ACCESS_TOKEN`` becomes a
 token issued by running events/oauth-issue_token.json itself (so the token's issuer is the sample's API
 Gateway domain), ``REPLACE_WITH_CLIENT_ID``/``REPLACE_WITH_CLIENT_SECRET`` a real credential, and the
-sample client and partner ids the ids of a client and a partner that exist.
+sample client, partner, webhook, event and credential ids the ids of ones that exist.
+
+The API functions' samples are REST proxy events; the pipeline functions' samples are what their
+triggers deliver: a DynamoDB Streams record of an events-table row, an SQS message holding an
+EventBridge event, and an SQS message holding a delivery.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,27 +26,55 @@ import jwt
 import pytest
 
 from local import template as tpl
+from local.run import GatewayResponses, InProcessRunner
+from local.stack import Stack
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES
-from tests.conftest import Credential, Tenant
+from tests.conftest import Credential, Tenant, shared_session
+from tests.integration.test_webhooks_api import PUBLIC_IP, FakeDns, Pump, Receiver, pipeline, verify
 from tests.support.apigw import Api, Reply, run
+from tests.support.clients import Stored
 
 EVENTS = tpl.ROOT / "events"
 EVENT_NAMES = sorted(p.stem for p in EVENTS.glob("*.json"))
 TOKEN_PLACEHOLDER = "REPLACE_WITH_ACCESS_TOKEN"
-# The ids the sample events use for "an existing client" and "an existing root partner".
+# The ids the sample events use for "an existing client", "an existing root partner", and so on.
 SAMPLE_CLIENT_ID = "0b9e2c1a-5d3f-4e8a-9c7b-2f6d1e0a4b38"
 SAMPLE_PARTNER_ID = "6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81"
+SAMPLE_WEBHOOK_ID = "3c7e9a1f-8b2d-4f6e-a0c5-7d1e9b3f5a26"
+SAMPLE_EVENT_ID = "evt_01k6dj9vx44t7m2q9v3x5z8b1c"
+SAMPLE_CREDENTIAL_ID = "9d4e6f8a-2b1c-4d3e-8f5a-7c6b0e1d2a94"  # the actor of the pipeline samples' event
 PUBLIC = {"oauth-issue_token", "oauth-jwks", "oauth-server_metadata", "system-health"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{32}$")
+PUBLIC_EVENT_KEYS = (
+    "eventId",
+    "type",
+    "occurredAt",
+    "partnerId",
+    "actor",
+    "resource",
+    "changes",
+    "requestId",
+)
+
+
+def name_of(code_uri: str, handler: str) -> str:
+    """``<CodeUri folder>-<handler module>``, e.g. ``clients-register``."""
+    return f"{Path(code_uri.rstrip('/')).name}-{handler.rsplit('.', 1)[0]}"
 
 
 def event_name(route: tpl.FunctionRoute) -> str:
-    """``<CodeUri folder>-<handler module>``, e.g. ``clients-register``."""
-    return f"{Path(route.code_uri.rstrip('/')).name}-{route.handler.rsplit('.', 1)[0]}"
+    return name_of(route.code_uri, route.handler)
 
 
 ROUTES = {event_name(r): r for r in tpl.routes()}
+# The functions a stream or queue triggers, by sample name: no API route.
+PIPELINE = {
+    name_of(f.code_uri, f.handler): f.logical_id
+    for f in tpl.functions().values()
+    if f.logical_id not in {r.logical_id for r in tpl.routes()}
+}
 
 
 def handler_module(route: tpl.FunctionRoute) -> str:
@@ -93,20 +126,22 @@ def sample_token(credential: Credential) -> str:
 
 def test_every_function_has_exactly_one_sample_event_and_every_event_a_function():
     # Given the template's functions and the files in events/
-    functions = [
-        logical_id
-        for logical_id, resource in tpl.load()["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    ]
-    names = [event_name(r) for r in tpl.routes()]
+    functions = tpl.functions()
+    names = [name_of(f.code_uri, f.handler) for f in functions.values()]
 
-    # Then each function has one route, named uniquely, and the files are exactly those names
-    assert sorted(r.logical_id for r in tpl.routes()) == sorted(functions)
-    assert len(set(names)) == len(names)
+    # Then each function's name is unique, and the files are exactly those names
+    assert len(set(names)) == len(names) == len(functions)
     assert sorted(names) == EVENT_NAMES
+    # And each is either an API function with one route or one of the three pipeline functions
+    assert sorted(r.logical_id for r in tpl.routes()) == sorted(set(functions) - set(PIPELINE.values()))
+    assert PIPELINE == {
+        "pipeline-publish_events": "PublishEventsFunction",
+        "pipeline-fan_out": "FanOutWebhooksFunction",
+        "pipeline-deliver_webhook": "DeliverWebhookFunction",
+    }
 
 
-@pytest.mark.parametrize("name", EVENT_NAMES)
+@pytest.mark.parametrize("name", sorted(ROUTES))
 def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
     # Given a sample event and the template route it is named after
     evt, route = raw_event(name), ROUTES[name]
@@ -146,6 +181,139 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
         assert isinstance(json.loads(evt["body"]), dict)
 
 
+def records(name: str) -> list[dict[str, Any]]:
+    found = raw_event(name)
+    assert set(found) == {"Records"}
+    return list(found["Records"])
+
+
+def sample_row() -> dict[str, Any]:
+    """The events-table row in the publisher's sample, as plain values."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    (record,) = records("pipeline-publish_events")
+    image = record["dynamodb"]["NewImage"]
+    return {k: TypeDeserializer().deserialize(v) for k, v in image.items()}
+
+
+def bus_detail(row: dict[str, Any]) -> dict[str, Any]:
+    """What the publisher puts in an EventBridge event's ``detail`` for an events-table row."""
+    shown = {k: row[k] for k in PUBLIC_EVENT_KEYS if row.get(k)}
+    return {
+        **shown,
+        "changes": row["changes"],
+        "tenantId": row["tenantId"],
+        "partnerPath": row["partnerPath"],
+    }
+
+
+def check_sqs_record(record: dict[str, Any], queue: str) -> None:
+    """An SQS message as Lambda's event source mapping delivers it, from ``queue``."""
+    assert set(record) == {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+    assert UUID.match(record["messageId"]) and record["receiptHandle"]
+    assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    assert (record["eventSource"], record["awsRegion"]) == ("aws:sqs", "us-east-1")
+    assert re.match(rf"^arn:aws:sqs:us-east-1:\d{{12}}:[\w-]*{queue}[\w-]*$", record["eventSourceARN"])
+    attributes = record["attributes"]
+    assert attributes["ApproximateReceiveCount"] == "1"
+    assert int(attributes["ApproximateFirstReceiveTimestamp"]) >= int(attributes["SentTimestamp"])
+
+
+def test_publish_sample_is_a_stream_insert_of_an_events_table_row(stack: Stack):
+    # Given the publisher's sample and the template's stream trigger
+    (record,) = records("pipeline-publish_events")
+    trigger = next(iter(tpl.functions()["PublishEventsFunction"].events.values()))["Properties"]
+    events_table = tpl.load()["Resources"]["EventsTable"]["Properties"]
+    change = record["dynamodb"]
+
+    # Then it is one INSERT that the trigger's filter lets through, as DynamoDB Streams sends it
+    assert (record["eventName"], record["eventSource"], record["eventVersion"]) == (
+        "INSERT",
+        "aws:dynamodb",
+        "1.1",
+    )
+    for item in trigger["FilterCriteria"]["Filters"]:
+        assert record["eventName"] in json.loads(item["Pattern"])["eventName"]
+    assert re.match(
+        r"^arn:aws:dynamodb:us-east-1:\d{12}:table/[\w.-]*EventsTable[\w.-]*/stream/\d{4}-\d\d-\d\dT[\d:.]+$",
+        record["eventSourceARN"],
+    )
+    assert change["StreamViewType"] == events_table["StreamSpecification"]["StreamViewType"]
+    assert change["Keys"] == {"PK": change["NewImage"]["PK"], "SK": change["NewImage"]["SK"]}
+    assert isinstance(change["ApproximateCreationDateTime"], int) and change["SequenceNumber"].isdigit()
+
+    # And its NewImage is, attribute for attribute and type for type, the row event_put writes
+    from partner_api.store.events import Actor, event_put
+
+    row = sample_row()
+    written = event_put(
+        tenant_id=row["tenantId"],
+        event_type=row["type"],
+        partner_id=row["partnerId"],
+        partner_path=row["partnerPath"],
+        actor=Actor(
+            row["actor"]["type"], row["actor"]["clientId"], row["actor"]["partnerId"], row["requestId"]
+        ),
+        resource_type=row["resource"]["type"],
+        resource_id=row["resource"]["id"],
+        changes=row["changes"],
+        occurred_at=row["occurredAt"],
+    )["Put"]["Item"]
+    image = change["NewImage"]
+    assert {k: next(iter(v)) for k, v in image.items()} == {k: next(iter(v)) for k, v in written.items()}
+    unique = {"SK", "eventId", "expiresAt"}  # a new id, and a retention counted from now
+    assert {k: v for k, v in image.items() if k not in unique} == {
+        k: v for k, v in written.items() if k not in unique
+    }
+    assert image["SK"] == {"S": f"EVENT#{SAMPLE_EVENT_ID}"} and image["eventId"] == {"S": SAMPLE_EVENT_ID}
+    assert row["expiresAt"] - change["ApproximateCreationDateTime"] == 400 * 24 * 3600
+
+
+def test_fan_out_sample_is_an_sqs_message_holding_the_bus_event():
+    # Given the fan-out sample
+    (record,) = records("pipeline-fan_out")
+    check_sqs_record(record, "WebhookEventsQueue")
+    bus_event = json.loads(record["body"])
+
+    # Then its body is the EventBridge event the publisher's sample row becomes
+    assert set(bus_event) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+    assert (bus_event["source"], bus_event["detail-type"]) == ("partner-api", bus_event["detail"]["type"])
+    assert bus_event["version"] == "0" and UUID.match(bus_event["id"])
+    assert bus_event["detail"] == bus_detail(sample_row())
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", bus_event["time"])
+
+
+def test_deliver_sample_is_an_sqs_message_holding_one_delivery():
+    (record,) = records("pipeline-deliver_webhook")
+    check_sqs_record(record, "WebhookDeliveryQueue")
+    assert json.loads(record["body"]) == {
+        "tenantId": SAMPLE_PARTNER_ID,
+        "webhookId": SAMPLE_WEBHOOK_ID,
+        "eventId": SAMPLE_EVENT_ID,
+        "round": 0,
+    }
+
+
 # --- When: each runs through its handler ----------------------------------------------------------
 
 
@@ -154,9 +322,14 @@ class World:
     """What the samples' placeholders stand for, created through the API."""
 
     api: Api
+    stack: Stack
     tenant: Tenant
     operator_token: str  # issued with the API's test domain, for arranging and checking
     client: dict[str, Any]  # an existing client of the tenant (its public shape)
+    webhook: dict[str, Any]  # a webhook of the tenant at ``receiver``, as created (with its secret)
+    registered: dict[str, Any]  # the client's client.registered event, delivered to the webhook
+    receiver: Receiver
+    pump: Pump
 
     def get_client(self, client_id: str) -> dict[str, Any]:
         reply = self.api.call("GET", f"/partner/v1/clients/{client_id}", token=self.tenant.token)
@@ -168,9 +341,58 @@ class World:
         assert reply.status == 200, reply.text
         return dict(reply.body["data"])
 
+    def get_webhook(self, webhook_id: str) -> Reply:
+        return self.api.call("GET", f"/partner/v1/webhooks/{webhook_id}", token=self.tenant.token)
+
+    @property
+    def shown_webhook(self) -> dict[str, Any]:
+        return {k: v for k, v in self.webhook.items() if k != "secret"}
+
+    def events(self, **query: str) -> list[dict[str, Any]]:
+        reply = self.api.call("GET", "/partner/v1/events", token=self.tenant.token, query=query)
+        assert reply.status == 200, reply.text
+        return list(reply.body["data"]["events"])
+
+    def remove_client(self) -> dict[str, Any]:
+        """Remove the client (without running the pipeline); its client.removed event."""
+        reply = self.api.call(
+            "DELETE", f"/partner/v1/clients/{self.client['clientId']}", token=self.tenant.token
+        )
+        assert reply.status == 200, reply.text
+        (removed,) = self.events(resourceId=self.client["clientId"], type="client.removed")
+        return removed
+
 
 @pytest.fixture
-def world(api: Api, tenant: Tenant, operator_token: str) -> World:
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def world(
+    api: Api,
+    stack: Stack,
+    tenant: Tenant,
+    operator_token: str,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    # The webhook sample's host, resolved without DNS.
+    FakeDns.install(monkeypatch).answers = {"example.com": [PUBLIC_IP]}
+    reply = api.call(
+        "POST",
+        "/partner/v1/webhooks",
+        token=tenant.token,
+        json_body={
+            "url": receiver.url,
+            "events": ["client.registered", "client.removed"],
+            "description": "Local",
+        },
+    )
+    assert reply.status == 201, reply.text
+    webhook = reply.body["data"]
     reply = api.call(
         "POST",
         "/partner/v1/clients",
@@ -178,7 +400,12 @@ def world(api: Api, tenant: Tenant, operator_token: str) -> World:
         json_body={"name": "Existing Client", "email": "existing.client@example.com", "title": "Controller"},
     )
     assert reply.status == 201, reply.text
-    return World(api, tenant, operator_token, reply.body["data"])
+    client = reply.body["data"]
+    pump = pipeline(stack)
+    pump()
+    (registered,) = [r.json()["data"] for r in receiver.requests]
+    receiver.requests.clear()
+    return World(api, stack, tenant, operator_token, client, webhook, registered, receiver, pump)
 
 
 def envelope(reply: Reply, evt: dict[str, Any], status: int, message: str) -> Any:
@@ -367,6 +594,102 @@ def check_admin_update_partner(reply: Reply, evt: dict[str, Any], world: World) 
     assert world.get_partner(world.tenant.partner_id) == data
 
 
+def check_webhooks_create(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 201, "Webhook created successfully.")
+    assert {k: data[k] for k in sent(evt)} == sent(evt)
+    assert UUID.match(data["webhookId"]) and SECRET.match(data["secret"])
+    assert (data["status"], data["partnerId"]) == ("active", world.tenant.partner_id)
+    assert ISO.match(data["createdAt"]) and reply.header("ETag")
+    got = world.get_webhook(data["webhookId"])
+    assert got.body["data"] == {k: v for k, v in data.items() if k != "secret"}
+    assert got.header("ETag") == reply.header("ETag")
+    (created,) = world.events(resourceId=data["webhookId"])
+    assert (created["type"], created["requestId"]) == ("webhook.created", evt["requestContext"]["requestId"])
+    assert data["secret"] not in json.dumps(Stored(world.stack).snapshot(world.tenant.partner_id))
+
+
+def check_webhooks_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Webhooks retrieved successfully.")
+    assert data == {
+        "webhooks": [world.shown_webhook],
+        "pagination": {"limit": 20, "offset": 0, "total": 1, "hasMore": False},
+    }
+
+
+def check_webhooks_get(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Webhook retrieved successfully.")
+    assert data == world.shown_webhook
+    assert re.match(r'^"[^"]+"$', reply.header("ETag") or "")
+
+
+def check_webhooks_delete(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Webhook deleted successfully.")
+    assert set(data) == {"webhookId", "deletedAt"}
+    assert data["webhookId"] == world.webhook["webhookId"] and ISO.match(data["deletedAt"])
+    assert world.get_webhook(data["webhookId"]).status == 404
+    (deleted, _) = world.events(resourceId=data["webhookId"])
+    assert (deleted["type"], deleted["changes"]) == (
+        "webhook.deleted",
+        {"status": {"from": "active", "to": "deleted"}},
+    )
+    assert deleted["requestId"] == evt["requestContext"]["requestId"]
+
+
+def check_webhooks_rotate_secret(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Webhook secret rotated successfully.")
+    assert SECRET.match(data["secret"]) and data["secret"] != world.webhook["secret"]
+    assert ISO.match(data["previousSecretExpiresAt"])
+    got = world.get_webhook(world.webhook["webhookId"])
+    assert got.body["data"] == {
+        k: v for k, v in data.items() if k not in ("secret", "previousSecretExpiresAt")
+    }
+    assert got.header("ETag") == reply.header("ETag")
+    # The next delivery verifies with the new secret and, for a day, with the old one.
+    world.remove_client()
+    world.pump()
+    (request,) = world.receiver.requests
+    assert verify(data["secret"], request)["type"] == verify(world.webhook["secret"], request)["type"]
+
+
+def check_webhooks_deliveries(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Deliveries retrieved successfully.")
+    (delivery,) = data["deliveries"]
+    assert data["pagination"] == {"limit": 20, "offset": 0, "total": 1, "hasMore": False}
+    assert {k: delivery[k] for k in ("eventId", "eventType", "status")} == {
+        "eventId": world.registered["eventId"],
+        "eventType": "client.registered",
+        "status": "succeeded",
+    }
+    (attempt,) = delivery["attempts"]
+    assert (attempt["statusCode"], attempt["error"]) == (204, None) and ISO.match(attempt["attemptedAt"])
+
+
+def check_events_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Events retrieved successfully.")
+    assert data == {
+        "events": [world.registered],
+        "pagination": {"limit": 20, "offset": 0, "total": 1, "hasMore": False},
+    }
+
+
+def check_events_get(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Event retrieved successfully.")
+    assert data == world.registered
+    assert (data["type"], data["resource"]) == (
+        "client.registered",
+        {"type": "client", "id": world.client["clientId"]},
+    )
+
+
+def check_events_redeliver(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 202, "Event queued for redelivery.")
+    assert data == {"eventId": world.registered["eventId"], "webhookIds": [world.webhook["webhookId"]]}
+    world.pump()
+    (request,) = world.receiver.requests
+    assert request.headers["webhook-id"] == world.registered["eventId"]
+    assert verify(world.webhook["secret"], request)["data"] == world.registered
+
+
 CHECKS: dict[str, Callable[[Reply, dict[str, Any], World], None]] = {
     "clients-register": check_clients_register,
     "clients-list": check_clients_list,
@@ -387,19 +710,31 @@ CHECKS: dict[str, Callable[[Reply, dict[str, Any], World], None]] = {
     "admin-list_partners": check_admin_list_partners,
     "admin-get_partner": check_admin_get_partner,
     "admin-update_partner": check_admin_update_partner,
+    "webhooks-create": check_webhooks_create,
+    "webhooks-list": check_webhooks_list,
+    "webhooks-get": check_webhooks_get,
+    "webhooks-delete": check_webhooks_delete,
+    "webhooks-rotate_secret": check_webhooks_rotate_secret,
+    "webhooks-deliveries": check_webhooks_deliveries,
+    "events-list": check_events_list,
+    "events-get": check_events_get,
+    "events-redeliver": check_events_redeliver,
 }
 
 
 def test_every_sample_event_has_a_check():
-    assert sorted(CHECKS) == EVENT_NAMES
+    assert sorted(CHECKS) == sorted(ROUTES)
+    assert sorted([*CHECKS, *PIPELINE]) == EVENT_NAMES
 
 
-@pytest.mark.parametrize("name", EVENT_NAMES)
+@pytest.mark.parametrize("name", sorted(ROUTES))
 def test_sample_event_runs_through_its_handler(name: str, world: World, operator: Credential):
-    # Given the sample with its placeholders standing for a real token, client and partner
+    # Given the sample with its placeholders standing for a real token, client, partner, webhook, event
     substitutions = {
         SAMPLE_CLIENT_ID: world.client["clientId"],
         SAMPLE_PARTNER_ID: world.tenant.partner_id,
+        SAMPLE_WEBHOOK_ID: world.webhook["webhookId"],
+        SAMPLE_EVENT_ID: world.registered["eventId"],
         "REPLACE_WITH_CLIENT_ID": world.tenant.credential.client_id,
         "REPLACE_WITH_CLIENT_SECRET": world.tenant.credential.secret,
     }
@@ -413,3 +748,123 @@ def test_sample_event_runs_through_its_handler(name: str, world: World, operator
 
     # Then it succeeds as documented, with the right body and stored state
     CHECKS[name](reply, evt, world)
+
+
+# --- the pipeline samples run through their handlers ---------------------------------------------
+
+
+def pipeline_ids(world: World, event: dict[str, Any]) -> dict[str, str]:
+    """The pipeline samples' ids standing for the world's tenant, client, webhook and ``event``."""
+    return {
+        SAMPLE_PARTNER_ID: world.tenant.partner_id,
+        SAMPLE_CLIENT_ID: world.client["clientId"],
+        SAMPLE_WEBHOOK_ID: world.webhook["webhookId"],
+        SAMPLE_EVENT_ID: event["eventId"],
+        SAMPLE_CREDENTIAL_ID: world.tenant.credential.client_id,
+    }
+
+
+def invoke(name: str, evt: dict[str, Any]) -> Any:
+    """Run the sample's function as Lambda would, by its template logical id."""
+    return InProcessRunner(GatewayResponses({})).call(PIPELINE[name], evt)
+
+
+def drain(stack: Stack, queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in one of the stack's queues, taken off it; their bodies."""
+    sqs = shared_session().client("sqs", region_name="us-east-1")
+    bodies: list[dict[str, Any]] = []
+    while True:
+        found = sqs.receive_message(QueueUrl=stack.physical_ids[queue], MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not found:
+            return bodies
+        for message in found:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=stack.physical_ids[queue], ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_publish_sample_puts_its_event_on_the_bus(world: World):
+    # Given the publisher's sample standing for a real client.removed event of the world's tenant
+    removed = world.remove_client()
+    evt = sample_event("pipeline-publish_events", pipeline_ids(world, removed))
+    assert drain(world.stack, "WebhookEventsQueue") == []
+
+    # When it runs through PublishEventsFunction
+    result = invoke("pipeline-publish_events", evt)
+
+    # Then no record failed, and the bus's rule delivered its event to the fan-out queue
+    assert result == {"batchItemFailures": []}
+    (bus_event,) = drain(world.stack, "WebhookEventsQueue")
+    from boto3.dynamodb.types import TypeDeserializer
+
+    image = evt["Records"][0]["dynamodb"]["NewImage"]
+    row = {k: TypeDeserializer().deserialize(v) for k, v in image.items()}
+    assert (bus_event["source"], bus_event["detail-type"]) == ("partner-api", "client.removed")
+    assert bus_event["detail"] == bus_detail(row)
+    assert bus_event["detail"]["eventId"] == removed["eventId"]
+    assert bus_event["detail"]["tenantId"] == world.tenant.partner_id
+    # And what the bus sends has the shape the fan-out sample shows (moto's targets leave out the
+    # "account" that EventBridge always sends)
+    (fan_out_record,) = records("pipeline-fan_out")
+    assert set(bus_event) | {"account"} == set(json.loads(fan_out_record["body"]))
+    assert set(bus_event["detail"]) == set(json.loads(fan_out_record["body"])["detail"])
+
+
+def test_fan_out_sample_queues_one_delivery_for_the_webhook(world: World):
+    # Given the fan-out sample standing for the tenant's real client.removed event, heard by its webhook
+    removed = world.remove_client()
+    evt = sample_event("pipeline-fan_out", pipeline_ids(world, removed))
+
+    # When it runs through FanOutWebhooksFunction
+    result = invoke("pipeline-fan_out", evt)
+
+    # Then no message failed, and one delivery, of the deliver sample's shape, waits for the webhook
+    assert result == {"batchItemFailures": []}
+    message = {
+        "tenantId": world.tenant.partner_id,
+        "webhookId": world.webhook["webhookId"],
+        "eventId": removed["eventId"],
+        "round": 0,
+    }
+    assert drain(world.stack, "WebhookDeliveryQueue") == [message]
+    (deliver_record,) = records("pipeline-deliver_webhook")
+    assert set(json.loads(deliver_record["body"])) == set(message)
+    # And its delivery is recorded as pending
+    reply = world.api.call(
+        "GET", f"/partner/v1/webhooks/{world.webhook['webhookId']}/deliveries", token=world.tenant.token
+    )
+    newest = reply.body["data"]["deliveries"][0]
+    assert (newest["eventId"], newest["status"], newest["attempts"]) == (removed["eventId"], "pending", [])
+
+
+def test_deliver_sample_posts_the_signed_event_to_the_webhook(world: World):
+    # Given a real client.removed event whose delivery the fan-out opened (its message waiting)
+    removed = world.remove_client()
+    pipeline(world.stack, ["PublishEventsFunction", "FanOutWebhooksFunction"])()
+    evt = sample_event("pipeline-deliver_webhook", pipeline_ids(world, removed))
+
+    # When the deliver sample, standing for that delivery, runs through DeliverWebhookFunction
+    result = invoke("pipeline-deliver_webhook", evt)
+
+    # Then no message failed, and the receiver got the event, signed with the webhook's secret
+    assert result == {"batchItemFailures": []}
+    (request,) = world.receiver.requests
+    assert request.headers["webhook-id"] == removed["eventId"]
+    assert verify(world.webhook["secret"], request) == {
+        "type": "client.removed",
+        "timestamp": removed["occurredAt"],
+        "data": removed,
+    }
+    # And the delivery is recorded as succeeded, so the waiting message sends nothing again
+    world.pump()
+    assert len(world.receiver.requests) == 1
+    reply = world.api.call(
+        "GET", f"/partner/v1/webhooks/{world.webhook['webhookId']}/deliveries", token=world.tenant.token
+    )
+    newest = reply.body["data"]["deliveries"][0]
+    assert (newest["eventId"], newest["status"], len(newest["attempts"])) == (
+        removed["eventId"],
+        "succeeded",
+        1,
+    )

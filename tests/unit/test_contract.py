@@ -33,12 +33,32 @@ LIST_ROUTES = {
     ("GET", "/partner/v1/clients"),
     ("GET", "/partner/v1/all-users"),
     ("GET", "/admin/v1/partners"),
+    ("GET", "/partner/v1/webhooks"),
+    ("GET", "/partner/v1/webhooks/{webhookId}/deliveries"),
+    ("GET", "/partner/v1/events"),
 }
-WRITE_POLICIES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy"}
+# Policies and actions that change something (or send something somewhere), and those that read secrets.
+WRITE_POLICIES = {
+    "DynamoDBCrudPolicy",
+    "DynamoDBWritePolicy",
+    "SQSSendMessagePolicy",
+    "EventBridgePutEventsPolicy",
+    "KMSEncryptPolicy",
+}
 WRITE_ACTION = re.compile(
     r"^(\*|dynamodb:\*|dynamodb:(Put|Update|Delete|BatchWrite|TransactWrite|PartiQLInsert|PartiQLUpdate|"
-    r"PartiQLDelete).*|kms:(\*|Sign))$"
+    r"PartiQLDelete).*|kms:(\*|Sign|Encrypt|ReEncrypt.*|GenerateDataKey.*)|sqs:(\*|SendMessage.*|"
+    r"ChangeMessageVisibility.*|DeleteMessage.*)|events:(\*|PutEvents))$"
 )
+DECRYPT = re.compile(r"^kms:(\*|Decrypt)$")
+# The functions that a stream or queue triggers instead of an API route: their trigger type, and
+# the function of partner_api.triggers they export as their handler.
+PIPELINE = {
+    "PublishEventsFunction": ("DynamoDB", "outbox_relay"),
+    "FanOutWebhooksFunction": ("SQS", "webhook_fan_out"),
+    "DeliverWebhookFunction": ("SQS", "webhook_delivery"),
+}
+PIPELINE_FUNCTIONS = {logical_id: tpl.functions()[logical_id] for logical_id in PIPELINE}
 
 
 def handler_file(route: tpl.FunctionRoute) -> Path:
@@ -75,11 +95,65 @@ def policy_tables(logical_id: str, kind: str) -> set[str]:
     return {p[kind]["TableName"]["Ref"] for p in policies(logical_id) if isinstance(p, dict) and kind in p}
 
 
+def target(value: Any) -> tuple[str, str]:
+    """(logical id, attribute) of a ``!GetAtt`` (attribute ``""`` for a ``!Ref``)."""
+    if set(value) == {"Ref"}:
+        return value["Ref"], ""
+    found = value["Fn::GetAtt"]
+    logical_id, attribute = found.split(".", 1) if isinstance(found, str) else found
+    return logical_id, attribute
+
+
+# What each SAM policy template grants, on the resource named by its one parameter.
+SAM_POLICY_ACTIONS = {
+    "DynamoDBCrudPolicy": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "DynamoDBReadPolicy": ("dynamodb:GetItem", "dynamodb:Query"),
+    "DynamoDBWritePolicy": ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "SQSSendMessagePolicy": ("sqs:SendMessage",),
+    "EventBridgePutEventsPolicy": ("events:PutEvents",),
+    "KMSDecryptPolicy": ("kms:Decrypt",),
+    "AWSSecretsManagerGetSecretValuePolicy": ("secretsmanager:GetSecretValue",),
+}
+
+
+def grants(logical_id: str) -> set[tuple[str, str]]:
+    """(action, resource logical id) for every permission a function's policies give."""
+    found: set[tuple[str, str]] = set()
+    for policy in policies(logical_id):
+        if not isinstance(policy, dict):
+            continue
+        for name, arg in policy.items():
+            if name == "Statement":
+                for statement in arg:
+                    actions = statement.get("Action", [])
+                    resources = statement.get("Resource", [])
+                    for action in [actions] if isinstance(actions, str) else actions:
+                        for resource in [resources] if isinstance(resources, dict) else resources:
+                            found.add((action, target(resource)[0]))
+            elif name in SAM_POLICY_ACTIONS:
+                ((_, resource),) = arg.items()
+                found |= {(action, target(resource)[0]) for action in SAM_POLICY_ACTIONS[name]}
+    return found
+
+
+def only_event(logical_id: str) -> dict[str, Any]:
+    events = FUNCTIONS[logical_id]["Properties"].get("Events") or {}
+    assert len(events) == 1, f"{logical_id} has {len(events)} events"
+    return dict(next(iter(events.values())))
+
+
 # --- routes: template <-> handlers -----------------------------------------------------------------
 
 
-def test_every_function_has_exactly_one_api_route():
-    assert sorted(ROUTE_IDS) == sorted(FUNCTIONS)
+def test_every_function_is_an_api_route_or_a_pipeline_trigger():
+    assert sorted(ROUTE_IDS) == sorted(set(FUNCTIONS) - set(PIPELINE))
+    assert set(PIPELINE) <= set(FUNCTIONS)
+    assert len(set(ROUTE_IDS)) == len(ROUTE_IDS)
+
+
+@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - set(PIPELINE)))
+def test_api_functions_have_exactly_one_event_an_api_route(logical_id: str):
+    assert only_event(logical_id)["Type"] == "Api"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
@@ -111,6 +185,182 @@ def test_template_module_name_imports_the_functions_handler_file(route: tpl.Func
 
     # Then it is the function's own handler file (not some other module of the same name)
     assert Path(module.__file__ or "").resolve() == handler_file(route).resolve()
+
+
+# --- the events pipeline: stream and queue triggers -------------------------------------------------
+
+
+@pytest.mark.parametrize("logical_id", sorted(PIPELINE))
+def test_pipeline_functions_have_exactly_one_trigger_and_no_route(logical_id: str):
+    event = only_event(logical_id)
+    assert event["Type"] == PIPELINE[logical_id][0]
+    assert "RestApiId" not in event["Properties"] and "Path" not in event["Properties"]
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"].get("Enabled", True) is True
+
+
+@pytest.mark.parametrize("logical_id", sorted(PIPELINE))
+def test_pipeline_functions_export_their_trigger_handler(logical_id: str):
+    # Given the function's handler file, loaded from its CodeUri as Lambda loads it
+    function = PIPELINE_FUNCTIONS[logical_id]
+    name = f"contract_functions.{logical_id}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, function.handler_file)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    module = sys.modules[name]
+
+    # Then the name the template gives is the batch handler of partner_api.triggers for its trigger
+    from partner_api import triggers
+
+    assert function.handler_name == "handler"
+    assert module.handler is getattr(triggers, PIPELINE[logical_id][1])
+    assert not hasattr(module, "api")
+
+
+def test_the_publisher_reads_inserts_of_the_events_table_stream():
+    props = only_event("PublishEventsFunction")["Properties"]
+    assert target(props["Stream"]) == ("EventsTable", "StreamArn")
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
+        {"eventName": ["INSERT"]}
+    ]
+    # Nothing written before the function existed is skipped, and a failing record is retried, not
+    # dropped; if it ever gives up, the record lands in a queue.
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["MaximumRetryAttempts"] == -1
+    destination = props["DestinationConfig"]["OnFailure"]
+    assert (destination["Type"], target(destination["Destination"])) == (
+        "SQS",
+        ("PublisherFailureQueue", "Arn"),
+    )
+
+
+def test_the_events_table_stream_carries_the_new_image():
+    stream = TABLES["EventsTable"]["Properties"]["StreamSpecification"]
+    assert stream["StreamViewType"] in {"NEW_IMAGE", "NEW_AND_OLD_IMAGES"}
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "queue"),
+    [("FanOutWebhooksFunction", "WebhookEventsQueue"), ("DeliverWebhookFunction", "WebhookDeliveryQueue")],
+)
+def test_queue_functions_read_their_queue(logical_id: str, queue: str):
+    props = only_event(logical_id)["Properties"]
+    assert target(props["Queue"]) == (queue, "Arn")
+    # Lambda refuses an SQS trigger whose queue hides a message for less than the function may run.
+    visibility = int(RESOURCES[queue]["Properties"]["VisibilityTimeout"])
+    assert visibility >= PIPELINE_FUNCTIONS[logical_id].timeout
+
+
+def test_deliveries_are_one_per_invocation():
+    # One endpoint per invocation: a slow receiver never delays another one's delivery.
+    assert only_event("DeliverWebhookFunction")["Properties"]["BatchSize"] == 1
+
+
+def test_the_bus_rule_sends_the_apis_events_to_the_fan_out_queue():
+    rule = RESOURCES["WebhookEventsRule"]["Properties"]
+    assert target(rule["EventBusName"]) == ("EventBus", "")
+    assert rule["EventPattern"] == {"source": ["partner-api"]}
+    assert [target(t["Arn"]) for t in rule["Targets"]] == [("WebhookEventsQueue", "Arn")]
+    statement = RESOURCES["WebhookEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Action"] == "sqs:SendMessage" and s["Principal"] == {"Service": "events.amazonaws.com"}
+        for s in statement
+    )
+
+
+def test_a_delivery_is_dead_lettered_after_its_last_scheduled_retry():
+    # Given the retry schedule's default: the seconds before each retry
+    schedule = TEMPLATE["Parameters"]["WebhookRetrySchedule"]["Default"].split(",")
+    assert all(int(seconds) > 0 for seconds in schedule)
+
+    # Then the first attempt plus one per retry are received before SQS dead-letters the message
+    redrive = RESOURCES["WebhookDeliveryQueue"]["Properties"]["RedrivePolicy"]
+    assert int(redrive["maxReceiveCount"]) == 1 + len(schedule)
+    assert target(redrive["deadLetterTargetArn"]) == ("WebhookDeliveryDeadLetterQueue", "Arn")
+    # And the bus events' queue has its own dead-letter queue
+    redrive = RESOURCES["WebhookEventsQueue"]["Properties"]["RedrivePolicy"]
+    assert target(redrive["deadLetterTargetArn"]) == ("WebhookEventsDeadLetterQueue", "Arn")
+
+
+def alarms() -> list[dict[str, Any]]:
+    return [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def alarmed(namespace: str, metric: str, dimension: str, logical_id: str) -> bool:
+    """Whether an alarm fires as soon as ``metric`` of ``logical_id`` is above zero."""
+    return any(
+        a["Namespace"] == namespace
+        and a["MetricName"] == metric
+        and [(d["Name"], target(d["Value"])[0]) for d in a["Dimensions"]] == [(dimension, logical_id)]
+        and a["ComparisonOperator"] == "GreaterThanThreshold"
+        and float(a["Threshold"]) == 0
+        for a in alarms()
+    )
+
+
+@pytest.mark.parametrize("queue", ["WebhookDeliveryDeadLetterQueue", "WebhookEventsDeadLetterQueue"])
+def test_dead_letter_queues_are_alarmed(queue: str):
+    assert alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue)
+
+
+def test_publisher_errors_are_alarmed():
+    assert alarmed("AWS/Lambda", "Errors", "FunctionName", "PublishEventsFunction")
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "needed"),
+    [
+        (
+            "PublishEventsFunction",
+            {("events:PutEvents", "EventBus"), ("sqs:SendMessage", "PublisherFailureQueue")},
+        ),
+        (
+            "FanOutWebhooksFunction",
+            {
+                ("dynamodb:Query", "TenantsTable"),
+                ("dynamodb:PutItem", "TenantsTable"),
+                ("sqs:SendMessage", "WebhookDeliveryQueue"),
+            },
+        ),
+        (
+            "DeliverWebhookFunction",
+            {
+                ("dynamodb:UpdateItem", "TenantsTable"),
+                ("dynamodb:GetItem", "EventsTable"),
+                ("kms:Decrypt", "WebhookSecretsKey"),
+                ("sqs:ChangeMessageVisibility", "WebhookDeliveryQueue"),
+            },
+        ),
+        (
+            "CreateWebhookFunction",
+            {("kms:Encrypt", "WebhookSecretsKey"), ("dynamodb:PutItem", "EventsTable")},
+        ),
+        ("RotateWebhookSecretFunction", {("kms:Encrypt", "WebhookSecretsKey")}),
+        ("DeleteWebhookFunction", {("dynamodb:PutItem", "EventsTable")}),
+        (
+            "RedeliverEventFunction",
+            {
+                ("dynamodb:GetItem", "EventsTable"),
+                ("dynamodb:UpdateItem", "TenantsTable"),
+                ("sqs:SendMessage", "WebhookDeliveryQueue"),
+            },
+        ),
+    ],
+)
+def test_webhook_functions_may_do_what_their_code_does(logical_id: str, needed: set[tuple[str, str]]):
+    # Locally nothing enforces IAM: a missing permission would first show in AWS.
+    assert needed <= grants(logical_id)
+
+
+def test_loopback_webhooks_are_refused_unless_a_local_run_allows_them():
+    parameter = TEMPLATE["Parameters"]["AllowLoopbackWebhooks"]
+    assert parameter["Default"] == "false"
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ALLOW_LOOPBACK_WEBHOOKS"] == {"Ref": "AllowLoopbackWebhooks"}
+    assert variables["WEBHOOK_RETRY_SCHEDULE"] == {"Ref": "WebhookRetrySchedule"}
 
 
 # --- API rules kept by the template ------------------------------------------------------------------
@@ -223,6 +473,9 @@ def test_read_only_routes_get_no_write_access(route: tpl.FunctionRoute):
     named = {next(iter(p)) for p in policies(route.logical_id) if isinstance(p, dict)}
     assert not named & WRITE_POLICIES
     assert not [a for a in statement_actions(route.logical_id) if WRITE_ACTION.match(a)]
+    # No read route shows a webhook secret, so none may decrypt one.
+    assert "KMSDecryptPolicy" not in named
+    assert not [a for a in statement_actions(route.logical_id) if DECRYPT.match(a)]
 
 
 @pytest.mark.parametrize(
@@ -251,11 +504,11 @@ def test_list_routes_may_read_the_cursor_secret(route: tpl.FunctionRoute):
 def test_no_handler_module_shadows_the_standard_library():
     # Given Lambda puts the function's CodeUri (/var/task) ahead of the standard library
     shadowing = []
-    for route in tpl.routes():
-        folder = tpl.ROOT / route.code_uri
+    for function in tpl.functions().values():
+        folder = tpl.ROOT / function.code_uri
         # When any module of that folder is named like a standard library module
         for module in folder.glob("*.py"):
             if module.stem in sys.stdlib_module_names:
-                shadowing.append(f"{route.code_uri}{module.name}")
+                shadowing.append(f"{function.code_uri}{module.name}")
     # Then none is: `token.py` would break `import inspect` inside the runtime itself
     assert sorted(set(shadowing)) == []

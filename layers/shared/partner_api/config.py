@@ -15,6 +15,7 @@ class Settings:
     tenants_table: str
     users_table: str
     events_table: str
+    idempotency_table: str
     signing_key_id: str
     cursor_secret_id: str
     public_base_url: str
@@ -43,6 +44,7 @@ def settings() -> Settings:
         tenants_table=_require("TENANTS_TABLE"),
         users_table=_require("USERS_TABLE"),
         events_table=_require("EVENTS_TABLE"),
+        idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", ""),
         signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
         cursor_secret_id=os.environ.get("CURSOR_SECRET_ID", ""),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),

@@ -141,3 +141,18 @@ class WebhookNotFound(NotFound):
 class EventNotFound(NotFound):
     code = "EVENT_NOT_FOUND"
     default_message = "Event not found."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    default_message = "A request with this Idempotency-Key is still being processed."
+
+
+class Unprocessable(DomainError):
+    code = "UNPROCESSABLE"
+    default_message = "The request cannot be processed."
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This Idempotency-Key was used with a different request body."

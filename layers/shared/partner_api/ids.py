@@ -51,3 +51,8 @@ def now_iso() -> str:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def iso_ms(timestamp: str) -> int:
+    """Milliseconds since the epoch of an ISO 8601 timestamp such as ``now_iso()`` makes."""
+    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)

@@ -37,7 +37,7 @@ from partner_api.errors import (
     OAuthError,
     PayloadTooLarge,
 )
-from partner_api.http import errors
+from partner_api.http import errors, idempotency
 from partner_api.ids import is_uuid
 from partner_api.logic.versions import etag
 from partner_api.store.events import Actor
@@ -224,7 +224,19 @@ class Api:
                         raise MissingScopes()  # operators manage partners, not their data
                     if needed and not principal.has_scope(needed):
                         raise MissingScopes()
-                return view(Call(event, self._request_id, path_params, principal))
+                call = Call(event, self._request_id, path_params, principal)
+                key = call.header("idempotency-key")
+                if key is not None and method.upper() == "POST" and principal is not None:
+                    response = idempotency.once(
+                        principal.client_id,
+                        key,
+                        call.raw_body(),
+                        self.resolver.lambda_context,
+                        lambda: view(call),
+                    )
+                    response.headers["x-request-id"] = self._request_id  # this request's, not the first's
+                    return response
+                return view(call)
 
             self.resolver.route(powertools_path, method.upper())(run)
             return view

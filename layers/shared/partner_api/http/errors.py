@@ -18,6 +18,7 @@ from partner_api.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     Unauthenticated,
+    Unprocessable,
 )
 
 _STATUS: list[tuple[type[DomainError], int]] = [
@@ -28,6 +29,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (PreconditionFailed, 412),
+    (Unprocessable, 422),
     (DependencyUnavailable, 503),
 ]
 MAX_RETRY_AFTER = "2"

@@ -117,6 +117,7 @@ def rotate_secret(caller: Principal, webhook_id: str, if_match: str | None) -> t
 
 
 def list_page(caller: Principal, query: WebhookListQuery) -> Page:
+    """The subtree's live webhooks, oldest first, paged over the slim ``ListIndex``."""
     clauses = ["#status = :active"]
     names = {"#status": "status"}
     values: dict[str, Any] = {":active": "active"}
@@ -125,18 +126,17 @@ def list_page(caller: Principal, query: WebhookListQuery) -> Page:
         names["#path"], values[":path"] = "ownerPath", "/".join(caller.partner_path) + "/"
     spec = pages.IndexQuery(
         table=settings().tenants_table,
-        index=None,
-        partition_attr="PK",
-        partition_value=keys.tenant(caller.tenant_id),
-        key_attrs=("PK", "SK"),
-        sort_condition="begins_with(#sk, :prefix)",
+        index="ListIndex",
+        partition_attr="listPK",
+        partition_value=keys.webhooks_of(caller.tenant_id),
+        key_attrs=("PK", "SK", "listPK", "listSK"),
         filter_expression=" AND ".join(clauses),
-        filter_names={**names, "#sk": "SK"},
-        filter_values={**values, ":prefix": "WEBHOOK#"},
+        filter_names=names,
+        filter_values=values,
         scope="|".join(["webhooks", caller.tenant_id, *caller.partner_path]),
     )
     page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    records = [webhooks.record_of(i) for i in page.keys]
+    records = webhooks.fetch(page.keys)
     return Page(
         records,
         query.limit,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from partner_api.config import settings
-from partner_api.ids import new_event_id, now_iso
+from partner_api.ids import iso_ms, new_event_id, now_iso
 from partner_api.store import keys
 from partner_api.store.dynamo import put
 
@@ -52,7 +52,9 @@ def event_put(
     occurred_at: str | None = None,
 ) -> dict[str, Any]:
     """The transaction item that writes one event row; its id is new and unique."""
-    event_id = new_event_id()
+    occurred_at = occurred_at or now_iso()
+    # The id carries the event's own time, so time filters and ordering agree with occurredAt.
+    event_id = new_event_id(iso_ms(occurred_at))
     return put(
         settings().events_table,
         {
@@ -60,7 +62,7 @@ def event_put(
             "SK": keys.event(event_id),
             "eventId": event_id,
             "type": event_type,
-            "occurredAt": occurred_at or now_iso(),
+            "occurredAt": occurred_at,
             "tenantId": tenant_id,
             "partnerId": partner_id,
             "partnerPath": partner_path,

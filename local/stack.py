@@ -239,6 +239,8 @@ def serialize_moto_dynamodb() -> None:
         "batch_write_item",
     ):
         original = getattr(DynamoDBBackend, name)
+        if name == "transact_write_items":
+            original = _keeping_streams(original)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
             with _moto_lock:
@@ -246,3 +248,26 @@ def serialize_moto_dynamodb() -> None:
 
         setattr(DynamoDBBackend, name, locked)
     _serialized = True
+
+
+def _keeping_streams(transact: Any) -> Any:
+    """moto rolls a failed transaction back by swapping in deep copies of its tables, whose
+    stream shard is a copy too: readers keep polling the old shard, which also holds the
+    rolled-back records. Give the restored tables their original shard back, trimmed to what
+    it held before, as DynamoDB's stream never shows a cancelled transaction."""
+
+    def run(self: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        names = {next(iter(item.values())).get("TableName") for item in transact_items}
+        shards = {n: self.tables[n].stream_shard for n in names if n in self.tables}
+        lengths = {n: len(shard.items) for n, shard in shards.items() if shard is not None}
+        try:
+            return transact(self, transact_items, *args, **kwargs)
+        except Exception:
+            for table_name, shard in shards.items():
+                if shard is not None and table_name in self.tables:
+                    del shard.items[lengths[table_name] :]
+                    shard.table = self.tables[table_name]
+                    self.tables[table_name].stream_shard = shard
+            raise
+
+    return run

@@ -25,6 +25,7 @@ class RetryLater(Exception):
 def outbox_relay(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """Events table stream -> bus. After a record fails, the rest of its batch is not sent:
     Lambda resumes the stream at the first failed record, so later ones would go twice."""
+    logger.set_correlation_id(None)  # a warm container may have logged an HTTP request before
     failed_earlier = False
 
     def publish(record: DynamoDBRecord) -> None:
@@ -43,6 +44,7 @@ def outbox_relay(event: dict[str, Any], context: Any) -> PartialItemFailureRespo
 
 def webhook_fan_out(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """Bus events (via SQS) -> one delivery message per matching webhook."""
+    logger.set_correlation_id(None)
 
     def fan_out(record: SQSRecord) -> None:
         sent = pipeline.fan_out(json.loads(record.body))
@@ -56,7 +58,9 @@ def webhook_delivery(event: dict[str, Any], context: Any) -> PartialItemFailureR
     """One signed POST per message; a failure comes back after the retry schedule's delay."""
 
     def deliver(record: SQSRecord) -> None:
-        outcome = pipeline.deliver(json.loads(record.body), int(record.attributes.approximate_receive_count))
+        message = json.loads(record.body)
+        logger.set_correlation_id(message.get("eventId"))  # the webhook-id the receiver sees
+        outcome = pipeline.deliver(message, int(record.attributes.approximate_receive_count))
         if not outcome.done:
             queues.retry_after(record.receipt_handle, outcome.delay)
             raise RetryLater(f"retry in {outcome.delay}s")

@@ -1,4 +1,4 @@
-"""POST /oauth/token: exchange client credentials for an access token."""
+"""POST /oauth/token: client credentials -> access token; token exchange -> a user token."""
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -16,10 +16,13 @@ def issue_token(call: Call) -> Response:
     grant_type = form.get("grant_type", "")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required.")
-    if grant_type != oauth.CLIENT_CREDENTIALS:
+    if grant_type not in (oauth.CLIENT_CREDENTIALS, oauth.TOKEN_EXCHANGE):
         raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type[:100]}")
     credential = oauth.authenticate_client(*client_authentication(call, form))
-    granted = oauth.client_credentials_grant(credential, form.get("scope"), call.base_url)
+    if grant_type == oauth.TOKEN_EXCHANGE:
+        granted = oauth.token_exchange_grant(credential, form, call.base_url)
+    else:
+        granted = oauth.client_credentials_grant(credential, form.get("scope"), call.base_url)
     return call.json_response(200, granted, NO_STORE)
 
 

@@ -17,10 +17,12 @@ import importlib.util
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -43,7 +45,15 @@ SAMPLE_PARTNER_ID = "6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81"
 SAMPLE_WEBHOOK_ID = "3c7e9a1f-8b2d-4f6e-a0c5-7d1e9b3f5a26"
 SAMPLE_EVENT_ID = "evt_01k6dj9vx44t7m2q9v3x5z8b1c"
 SAMPLE_CREDENTIAL_ID = "9d4e6f8a-2b1c-4d3e-8f5a-7c6b0e1d2a94"  # the actor of the pipeline samples' event
-PUBLIC = {"oauth-issue_token", "oauth-jwks", "oauth-server_metadata", "system-health"}
+PUBLIC = {"oauth-issue_token", "oauth-validate_token", "oauth-jwks", "oauth-server_metadata", "system-health"}
+FORM_BODIES = {
+    "oauth-issue_token": (
+        "grant_type=client_credentials&client_id=REPLACE_WITH_CLIENT_ID&client_secret=REPLACE_WITH_CLIENT_SECRET"
+    ),
+    "oauth-validate_token": (
+        "client_id=REPLACE_WITH_CLIENT_ID&token=REPLACE_WITH_ACCESS_TOKEN&type=access_token"
+    ),
+}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{32}$")
@@ -170,12 +180,9 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
         assert headers["Authorization"] == f"Bearer {TOKEN_PLACEHOLDER}"
     if evt["body"] is None:
         assert "Content-Type" not in headers
-    elif name == "oauth-issue_token":
+    elif name in FORM_BODIES:
         assert headers["Content-Type"] == "application/x-www-form-urlencoded"
-        assert evt["body"] == (
-            "grant_type=client_credentials&client_id=REPLACE_WITH_CLIENT_ID"
-            "&client_secret=REPLACE_WITH_CLIENT_SECRET"
-        )
+        assert evt["body"] == FORM_BODIES[name]
     else:
         assert headers["Content-Type"] == "application/json"
         assert isinstance(json.loads(evt["body"]), dict)
@@ -722,6 +729,47 @@ CHECKS: dict[str, Callable[[Reply, dict[str, Any], World], None]] = {
 }
 
 
+def user_token(world: World) -> str:
+    """A user token for the world's client, by token exchange with the tenant's credential."""
+    credential = world.tenant.credential
+    evt = sample_event(
+        "oauth-issue_token",
+        {"REPLACE_WITH_CLIENT_ID": credential.client_id, "REPLACE_WITH_CLIENT_SECRET": credential.secret},
+    )
+    subject = jwt.encode({"email": world.client["email"]}, "x" * 32, algorithm="HS256")  # never checked
+    evt["body"] = urlencode(
+        {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": credential.client_id,
+            "client_secret": credential.secret,
+            "subject_token": subject,
+            "subject_token_type": "jwt",
+            "actor_token": sample_token(credential),
+            "actor_token_type": "access_token",
+            "scope": "clients:read",
+        }
+    )
+    reply = run(handler_module(ROUTES["oauth-issue_token"]), evt)
+    assert reply.status == 200, reply.text
+    return str(reply.body["access_token"])
+
+
+def check_oauth_validate_token(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert set(reply.body) == {"valid", "expires_at"} and reply.body["valid"] is True
+    assert reply.body["expires_at"] > time.time()
+
+
+def check_clients_me(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Client retrieved successfully."
+    assert reply.body["data"] == world.client
+
+
+CHECKS["oauth-validate_token"] = check_oauth_validate_token
+CHECKS["clients-me"] = check_clients_me
+
+
 def test_every_sample_event_has_a_check():
     assert sorted(CHECKS) == sorted(ROUTES)
     assert sorted([*CHECKS, *PIPELINE]) == EVENT_NAMES
@@ -738,7 +786,9 @@ def test_sample_event_runs_through_its_handler(name: str, world: World, operator
         "REPLACE_WITH_CLIENT_ID": world.tenant.credential.client_id,
         "REPLACE_WITH_CLIENT_SECRET": world.tenant.credential.secret,
     }
-    if name not in PUBLIC:
+    if name == "clients-me":  # a user token, for the client the world registered
+        substitutions[TOKEN_PLACEHOLDER] = user_token(world)
+    elif name not in PUBLIC or name == "oauth-validate_token":
         caller = operator if name.startswith("admin-") else world.tenant.credential
         substitutions[TOKEN_PLACEHOLDER] = sample_token(caller)
     evt = sample_event(name, substitutions)

@@ -8,12 +8,20 @@ from partner_api.auth import signing, tokens
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES
 from partner_api.auth.secrets import burn_time, verify_secret
 from partner_api.config import settings
-from partner_api.errors import InvalidClient, OAuthError
+from partner_api.errors import DomainError, InvalidClient, OAuthError
 from partner_api.ids import is_uuid
-from partner_api.store import credentials, partners
+from partner_api.store import clients, credentials, partners
 
 CLIENT_CREDENTIALS = "client_credentials"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+SUBJECT_TOKEN_TYPES = ("jwt", "urn:ietf:params:oauth:token-type:jwt")
+ACTOR_TOKEN_TYPES = ("access_token", ACCESS_TOKEN_TYPE)
+USER_TOKEN_SECONDS = 300
+# Never granted to a user token, whatever the actor holds (seed 004's reserved scopes).
+RESERVED_FOR_PARTNERS = frozenset(
+    {"admin", "users:impersonate", "partners:write", "accounts:write", "webhooks:write"}
+)
 
 
 def authenticate_client(client_id: str, client_secret: str) -> dict[str, Any]:
@@ -71,7 +79,7 @@ def server_metadata(base_url: str) -> dict[str, Any]:
         "issuer": base_url,
         "token_endpoint": f"{base_url}/oauth/token",
         "jwks_uri": f"{base_url}/.well-known/jwks.json",
-        "grant_types_supported": [CLIENT_CREDENTIALS],
+        "grant_types_supported": [CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "response_types_supported": ["token"],
@@ -84,3 +92,74 @@ def base_uris(base_url: str) -> dict[str, str]:
         "apiAccessPoint": base_url + "/",
         "webAccessPoint": (settings().web_access_point or base_url) + "/",
     }
+
+
+def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issuer: str) -> dict[str, Any]:
+    """A 300 s user token for the active client named by an unsigned subject token's ``email``.
+
+    The subject token's signature is not checked: the authenticated actor, whose token must
+    hold ``users:impersonate``, can only name active clients of its own subtree."""
+    import jwt
+
+    for name in ("subject_token", "subject_token_type", "actor_token", "actor_token_type"):
+        if not form.get(name):
+            raise OAuthError("invalid_request", f"{name} is missing.")
+    if form["subject_token_type"] not in SUBJECT_TOKEN_TYPES:
+        raise OAuthError("invalid_request", "subject_token_type must be jwt.")
+    if form["actor_token_type"] not in ACTOR_TOKEN_TYPES:
+        raise OAuthError("invalid_request", "actor_token_type must be access_token.")
+    try:
+        actor = tokens.authenticate(f"Bearer {form['actor_token']}", issuer)
+    except DomainError as exc:
+        raise OAuthError("invalid_grant", "actor_token is invalid or expired.") from exc
+    if actor.token_use != "partner" or actor.client_id != credential["clientId"]:
+        raise OAuthError("invalid_grant", "actor_token does not belong to the authenticated client.")
+    if "users:impersonate" not in actor.scopes:
+        raise OAuthError("invalid_grant", "actor_token lacks the users:impersonate scope.")
+    try:
+        claims = jwt.decode(form["subject_token"], options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise OAuthError("invalid_request", "subject_token is not a JWT.") from exc
+    email = claims.get("email") if isinstance(claims, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        raise OAuthError("invalid_request", "subject_token has no email claim.")
+    client = clients.find_by_email(actor.tenant_id, email.strip())
+    if client is None or client["status"] != "active" or not actor.sees_partner(client["partnerPath"]):
+        raise OAuthError("invalid_grant", "No active client with this email is visible to the actor.")
+    grantable = [s for s in sorted(actor.scopes) if s not in RESERVED_FOR_PARTNERS]
+    wanted = parse_scope(form.get("scope"))
+    if wanted is None:
+        wanted = grantable
+    refused = [s for s in wanted if s not in grantable]
+    if refused:
+        raise OAuthError("invalid_scope", f"Scope not grantable to a user token: {' '.join(refused)}")
+    token = tokens.mint(
+        issuer=issuer,
+        subject=client["clientId"],
+        token_use="user",
+        scopes=wanted,
+        lifetime=USER_TOKEN_SECONDS,
+        tenant_id=actor.tenant_id,
+        partner_id=client["partnerId"],
+        extra={"act": {"sub": actor.client_id}},
+    )
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "issued_token_type": ACCESS_TOKEN_TYPE,
+        "expires_in": USER_TOKEN_SECONDS,
+        "scope": " ".join(wanted),
+    }
+
+
+def validate(client_id: str, token: str, issuer: str) -> dict[str, Any]:
+    """``{"valid": true, "expires_at"}`` when ``token`` is live and was issued to or for
+    ``client_id``; ``{"valid": false}`` otherwise, without saying why."""
+    try:
+        principal = tokens.authenticate(f"Bearer {token}", issuer)
+        claims = tokens.decode(token, issuer)
+    except DomainError:
+        return {"valid": False}
+    if client_id not in (principal.client_id, principal.subject):
+        return {"valid": False}
+    return {"valid": True, "expires_at": int(claims["exp"])}

@@ -766,6 +766,43 @@ def check_clients_me(reply: Reply, evt: dict[str, Any], world: World) -> None:
     assert reply.body["data"] == world.client
 
 
+SAMPLE_CREDENTIAL_ID = "0c4f8e2a-6b1d-4a7e-9c35-2d8f0b6e1a93"  # events/credentials-revoke.json
+
+
+def check_credentials_create(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 201, reply.text
+    data = reply.body["data"]
+    assert reply.body["message"] == "Credential created successfully."
+    assert data["scopes"] == ["clients:read", "events:read"] and data["name"] == "reporting job"
+    assert data["partnerId"] == world.tenant.partner_id and data["clientSecret"]
+    granted = world.api.call(
+        "POST",
+        "/oauth/token",
+        form={
+            "grant_type": "client_credentials",
+            "client_id": data["clientId"],
+            "client_secret": data["clientSecret"],
+        },
+    )
+    assert granted.status == 200 and granted.body["scope"] == "clients:read events:read"
+
+
+def check_credentials_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    listed = reply.body["data"]["credentials"]
+    assert world.tenant.credential.client_id in [c["clientId"] for c in listed]
+    assert all("clientSecret" not in c and "secretHash" not in c for c in listed)
+
+
+def check_credentials_revoke(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Credential revoked successfully."
+    assert reply.body["data"]["status"] == "revoked" and reply.body["data"]["revokedAt"]
+
+
+CHECKS["credentials-create"] = check_credentials_create
+CHECKS["credentials-list"] = check_credentials_list
+CHECKS["credentials-revoke"] = check_credentials_revoke
 CHECKS["oauth-validate_token"] = check_oauth_validate_token
 CHECKS["clients-me"] = check_clients_me
 
@@ -786,6 +823,10 @@ def test_sample_event_runs_through_its_handler(name: str, world: World, operator
         "REPLACE_WITH_CLIENT_ID": world.tenant.credential.client_id,
         "REPLACE_WITH_CLIENT_SECRET": world.tenant.credential.secret,
     }
+    if name == "credentials-revoke":  # a second credential of the tenant, to be revoked
+        spare = world.api.call("POST", "/partner/v1/credentials", token=world.tenant.token, json_body={})
+        assert spare.status == 201, spare.text
+        substitutions[SAMPLE_CREDENTIAL_ID] = spare.body["data"]["clientId"]
     if name == "clients-me":  # a user token, for the client the world registered
         substitutions[TOKEN_PLACEHOLDER] = user_token(world)
     elif name not in PUBLIC or name == "oauth-validate_token":

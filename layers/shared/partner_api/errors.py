@@ -156,3 +156,8 @@ class Unprocessable(DomainError):
 class IdempotencyKeyReused(Unprocessable):
     code = "IDEMPOTENCY_KEY_REUSED"
     default_message = "This Idempotency-Key was used with a different request body."
+
+
+class CredentialNotFound(NotFound):
+    code = "CREDENTIAL_NOT_FOUND"
+    default_message = "Credential not found."

@@ -1,12 +1,19 @@
-"""Issuing credentials outside a tenant: the operator's."""
+"""Credentials: a partner's technical accounts, and the operator's."""
 
 from __future__ import annotations
 
-from partner_api.auth.principal import OPERATOR_SCOPES
+from typing import Any
+
+from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES, Principal
 from partner_api.auth.secrets import hash_secret, new_secret
+from partner_api.config import settings
+from partner_api.errors import CredentialNotFound, FieldIssue, Forbidden, InvalidInput, PartnerNotFound
 from partner_api.ids import new_id, now_iso
-from partner_api.store import credentials
-from partner_api.store.dynamo import transact
+from partner_api.logic.pages import Page
+from partner_api.models.partners import CredentialCreate, CredentialListQuery
+from partner_api.store import credentials, keys, pages, partners
+from partner_api.store.dynamo import TransactionConflict, batch_get, transact
+from partner_api.store.events import Actor, event_put
 
 
 def issue_operator_credential(
@@ -32,3 +39,127 @@ def issue_operator_credential(
         ]
     )
     return client_id, secret
+
+
+def issue(caller: Principal, actor: Actor, body: CredentialCreate) -> tuple[dict[str, Any], str]:
+    """A credential for the caller's partner or a descendant, with a subset of the caller's
+    scopes (default: all of them); returns it and its secret, shown only now."""
+    path = list(caller.partner_path)
+    if body.partnerId and body.partnerId != caller.partner_id:
+        partner = partners.find(caller.tenant_id, body.partnerId)
+        if partner is None or partner["status"] == "deleted" or not caller.sees_partner(partner["path"]):
+            raise PartnerNotFound(details=[FieldIssue("partnerId", "no such partner visible to the caller")])
+        path = list(partner["path"])
+    scopes: list[str] = list(body.scopes) if body.scopes else sorted(caller.scopes & set(PARTNER_SCOPES))
+    beyond = [s for s in scopes if s not in caller.scopes]
+    if beyond:
+        raise InvalidInput(
+            "A credential may only hold scopes its issuer's token holds.",
+            details=[FieldIssue("scopes", f"not held by the caller: {' '.join(beyond)}")],
+        )
+    client_id, secret, now = new_id(), new_secret(), now_iso()
+    transact(
+        [
+            credentials.credential_put(
+                client_id=client_id,
+                secret_hash=hash_secret(secret),
+                scopes=scopes,
+                token_use="partner",
+                created_at=now,
+                tenant_id=caller.tenant_id,
+                partner_path=path,
+                name=body.name,
+            ),
+            event_put(
+                tenant_id=caller.tenant_id,
+                event_type="credential.created",
+                partner_id=path[-1],
+                partner_path=path,
+                actor=actor,
+                resource_type="credential",
+                resource_id=client_id,
+                changes={"scopes": {"from": None, "to": scopes}},
+                occurred_at=now,
+            ),
+        ]
+    )
+    record = {
+        "clientId": client_id,
+        "partnerId": path[-1],
+        "scopes": scopes,
+        "status": "active",
+        "createdAt": now,
+        "name": body.name,
+    }
+    return record, secret
+
+
+def list_page(caller: Principal, query: CredentialListQuery) -> Page:
+    """The subtree's credentials, oldest first, without secrets."""
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if len(caller.partner_path) > 1:
+        clauses.append("begins_with(#path, :path)")
+        names["#path"], values[":path"] = "ownerPath", "/".join(caller.partner_path) + "/"
+    spec = pages.IndexQuery(
+        table=settings().tenants_table,
+        index="ListIndex",
+        partition_attr="listPK",
+        partition_value=keys.credentials_of(caller.tenant_id),
+        key_attrs=("PK", "SK", "listPK", "listSK"),
+        filter_expression=" AND ".join(clauses) or None,
+        filter_names=names,
+        filter_values=values,
+        scope="|".join(["credentials", caller.tenant_id, *caller.partner_path]),
+    )
+    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
+    table = settings().tenants_table
+    found = batch_get({table: [{"PK": e["PK"], "SK": e["SK"]} for e in page.keys]})[table]
+    by_key = {(i["PK"], i["SK"]): i for i in found}
+    items = [by_key[(e["PK"], e["SK"])] for e in page.keys if (e["PK"], e["SK"]) in by_key]
+    return Page(
+        items,
+        query.limit,
+        0 if query.cursor else query.offset,
+        pages.count(spec),
+        page.has_more,
+        page.next_cursor,
+    )
+
+
+def revoke(caller: Principal, actor: Actor, client_id: str) -> dict[str, Any]:
+    """Revoke a credential of the subtree; its tokens stop working within the status cache's
+    60 s. Revoking the credential making the request is refused (it would lock the caller out)."""
+    item = credentials.find(client_id)
+    if (
+        item is None
+        or item.get("tenantId") != caller.tenant_id
+        or not caller.sees_partner(item.get("partnerPath", []))
+    ):
+        raise CredentialNotFound()
+    if client_id == caller.client_id:
+        raise Forbidden("A credential cannot revoke itself; use another credential.")
+    if item["status"] == "revoked":
+        return item
+    now = now_iso()
+    try:
+        transact(
+            [
+                credentials.revoke_put(item, now),
+                event_put(
+                    tenant_id=caller.tenant_id,
+                    event_type="credential.revoked",
+                    partner_id=item["partnerId"],
+                    partner_path=item["partnerPath"],
+                    actor=actor,
+                    resource_type="credential",
+                    resource_id=client_id,
+                    changes={"status": {"from": "active", "to": "revoked"}},
+                    occurred_at=now,
+                ),
+            ]
+        )
+    except TransactionConflict:
+        return credentials.find(client_id) or item  # revoked meanwhile: the same answer
+    return {**item, "status": "revoked", "revokedAt": now}

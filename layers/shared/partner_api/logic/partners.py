@@ -70,7 +70,7 @@ def create_root(
             token_use="partner",
             created_at=now,
             tenant_id=partner_id,
-            partner_id=partner_id,
+            partner_path=[partner_id],
             name="initial credential",
         ),
         event_about(

@@ -97,3 +97,31 @@ def public_partner(record: dict[str, Any], parent: dict[str, Any] | None = None)
     shown["createdAt"] = record["createdAt"]
     shown["updatedAt"] = record["updatedAt"]
     return shown
+
+
+PartnerScope = Literal[
+    "clients:read",
+    "clients:write",
+    "partners:read",
+    "partners:write",
+    "accounts:read",
+    "accounts:write",
+    "webhooks:read",
+    "webhooks:write",
+    "events:read",
+    "users:impersonate",
+]
+
+
+def _unique_scopes(scopes: list[str] | None) -> list[str] | None:
+    return list(dict.fromkeys(scopes)) if scopes is not None else None
+
+
+class CredentialCreate(InputModel):
+    partnerId: Uuid | None = None
+    scopes: Annotated[list[PartnerScope], Field(min_length=1), AfterValidator(_unique_scopes)] | None = None
+    name: Text255 | None = None
+
+
+class CredentialListQuery(ListQuery):
+    pass

@@ -34,9 +34,10 @@ def list_page(caller: Principal, query: EventListQuery) -> Page:
         ":lo": keys.event(_id_bound(query.since, low=True)),
         ":hi": keys.event(_id_bound(query.until, low=False)),
     }
-    if len(caller.partner_path) > 1:
-        clauses.append("begins_with(#path, :path)")
-        names["#path"], values[":path"] = "ownerPath", "/".join(caller.partner_path) + "/"
+    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
+    clauses += path_clauses
+    names |= path_names
+    values |= path_values
     if query.type:
         clauses.append("#type = :type")
         names["#type"], values[":type"] = "type", query.type

@@ -12,7 +12,7 @@ from partner_api.ids import new_id, now_iso
 from partner_api.logic.pages import Page
 from partner_api.models.partners import CredentialCreate, CredentialListQuery
 from partner_api.store import credentials, keys, pages, partners
-from partner_api.store.dynamo import TransactionConflict, batch_get, transact
+from partner_api.store.dynamo import TransactionConflict, transact
 from partner_api.store.events import Actor, event_put
 
 
@@ -99,9 +99,10 @@ def list_page(caller: Principal, query: CredentialListQuery) -> Page:
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    if len(caller.partner_path) > 1:
-        clauses.append("begins_with(#path, :path)")
-        names["#path"], values[":path"] = "ownerPath", "/".join(caller.partner_path) + "/"
+    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
+    clauses += path_clauses
+    names |= path_names
+    values |= path_values
     spec = pages.IndexQuery(
         table=settings().tenants_table,
         index="ListIndex",
@@ -114,10 +115,7 @@ def list_page(caller: Principal, query: CredentialListQuery) -> Page:
         scope="|".join(["credentials", caller.tenant_id, *caller.partner_path]),
     )
     page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    table = settings().tenants_table
-    found = batch_get({table: [{"PK": e["PK"], "SK": e["SK"]} for e in page.keys]})[table]
-    by_key = {(i["PK"], i["SK"]): i for i in found}
-    items = [by_key[(e["PK"], e["SK"])] for e in page.keys if (e["PK"], e["SK"]) in by_key]
+    items = pages.fetch_items(settings().tenants_table, page.keys)
     return Page(
         items,
         query.limit,

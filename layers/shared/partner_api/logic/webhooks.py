@@ -121,9 +121,10 @@ def list_page(caller: Principal, query: WebhookListQuery) -> Page:
     clauses = ["#status = :active"]
     names = {"#status": "status"}
     values: dict[str, Any] = {":active": "active"}
-    if len(caller.partner_path) > 1:
-        clauses.append("begins_with(#path, :path)")
-        names["#path"], values[":path"] = "ownerPath", "/".join(caller.partner_path) + "/"
+    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
+    clauses += path_clauses
+    names |= path_names
+    values |= path_values
     spec = pages.IndexQuery(
         table=settings().tenants_table,
         index="ListIndex",

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
+from partner_api.auth.principal import PARTNER_SCOPES
 from partner_api.errors import FieldIssue, InvalidInput
 from partner_api.models.common import DomainName, Email, InputModel, ListQuery, PatchModel, Uuid
 
@@ -99,18 +100,7 @@ def public_partner(record: dict[str, Any], parent: dict[str, Any] | None = None)
     return shown
 
 
-PartnerScope = Literal[
-    "clients:read",
-    "clients:write",
-    "partners:read",
-    "partners:write",
-    "accounts:read",
-    "accounts:write",
-    "webhooks:read",
-    "webhooks:write",
-    "events:read",
-    "users:impersonate",
-]
+PartnerScope = Literal[PARTNER_SCOPES]  # type: ignore[valid-type]
 
 
 def _unique_scopes(scopes: list[str] | None) -> list[str] | None:

@@ -103,3 +103,23 @@ def count(spec: IndexQuery) -> int:
         start = response.get("LastEvaluatedKey")
         if not start:
             return total
+
+
+def fetch_items(table: str, index_entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole items behind a page of index entries, in the page's order (one BatchGetItem
+    per 100); an entry whose item vanished in between is skipped, not invented."""
+    from partner_api.store.dynamo import batch_get
+
+    found = batch_get({table: [{"PK": e["PK"], "SK": e["SK"]} for e in index_entries]})[table]
+    by_key = {(i["PK"], i["SK"]): i for i in found}
+    return [by_key[(e["PK"], e["SK"])] for e in index_entries if (e["PK"], e["SK"]) in by_key]
+
+
+def subtree_filter(
+    partner_path: tuple[str, ...] | list[str],
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Filter clauses keeping items whose ``ownerPath`` lies in this partner's subtree (none for a
+    root partner, which sees its whole tenant)."""
+    if len(partner_path) <= 1:
+        return [], {}, {}
+    return ["begins_with(#path, :path)"], {"#path": "ownerPath"}, {":path": "/".join(partner_path) + "/"}

@@ -6,8 +6,9 @@ from typing import Any
 
 from partner_api.config import settings
 from partner_api.store import keys
-from partner_api.store.dynamo import ConditionFailed, batch_get, get, put, put_new, query, update_one
+from partner_api.store.dynamo import ConditionFailed, get, put, put_new, query, update_one
 from partner_api.store.items import from_item
+from partner_api.store.pages import fetch_items
 
 
 def key(tenant_id: str, webhook_id: str) -> dict[str, str]:
@@ -24,11 +25,8 @@ def find(tenant_id: str, webhook_id: str) -> dict[str, Any] | None:
 
 
 def fetch(index_entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The webhooks behind a page of index entries, in the page's order (one BatchGetItem)."""
-    table = settings().tenants_table
-    found = batch_get({table: [{"PK": e["PK"], "SK": e["SK"]} for e in index_entries]})[table]
-    by_key = {(i["PK"], i["SK"]): i for i in found}
-    return [record_of(by_key[(e["PK"], e["SK"])]) for e in index_entries if (e["PK"], e["SK"]) in by_key]
+    """The webhooks behind a page of index entries, in the page's order."""
+    return [record_of(i) for i in fetch_items(settings().tenants_table, index_entries)]
 
 
 def stored(record: dict[str, Any]) -> dict[str, Any]:

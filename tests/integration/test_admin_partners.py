@@ -665,3 +665,33 @@ def test_admin_routes_refuse_partner_tokens_and_anonymous_calls(api, stack, tena
     stored = item(stack, "TenantsTable", f"TENANT#{tenant.partner_id}", f"PARTNER#{tenant.partner_id}")
     assert stored is not None and stored["name"] == "Acme Partner" and stored["version"] == 1
     assert roots_counter(stack)["active"] == 1
+
+
+def test_verify_phrase_matches_only_the_partners_own_phrase(api, operator_token, new_tenant):
+    # Given a partner with a verification phrase, and one without
+    with_phrase = new_tenant("Phrase Partner", verificationPhrase="blue heron at dawn")
+    without = new_tenant("No Phrase Partner")
+
+    def check(partner_id: str, phrase: str):
+        return api.call(
+            "POST",
+            f"/admin/v1/partners/{partner_id}/verify-phrase",
+            token=operator_token,
+            json_body={"phrase": phrase},
+        )
+
+    # Then only the exact phrase matches, and an unset phrase never does
+    assert check(with_phrase.partner_id, "blue heron at dawn").body["data"] == {"match": True}
+    assert check(with_phrase.partner_id, "Blue heron at dawn").body["data"] == {"match": False}
+    assert check(without.partner_id, "anything").body["data"] == {"match": False}
+    # And the route is the operator's, with the usual errors
+    assert check(with_phrase.partner_id, "").status == 400
+    partner_token = api.call(
+        "POST",
+        f"/admin/v1/partners/{with_phrase.partner_id}/verify-phrase",
+        token=with_phrase.token,
+        json_body={"phrase": "blue heron at dawn"},
+    )
+    assert partner_token.status == 403 and partner_token.body["code"] == "MISSING_SCOPES"
+    unknown = check("00000000-0000-4000-8000-000000000000", "x")
+    assert unknown.status == 404 and unknown.body["code"] == "PARTNER_NOT_FOUND"

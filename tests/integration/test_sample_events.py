@@ -800,6 +800,17 @@ def check_credentials_revoke(reply: Reply, evt: dict[str, Any], world: World) ->
     assert reply.body["data"]["status"] == "revoked" and reply.body["data"]["revokedAt"]
 
 
+def check_admin_verify_phrase(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # The world's tenant has no phrase, so no phrase matches it
+    assert reply.status == 200, reply.text
+    assert reply.body == {
+        "success": True,
+        "message": "Verification phrase checked.",
+        "data": {"match": False},
+    }
+
+
+CHECKS["admin-verify_phrase"] = check_admin_verify_phrase
 CHECKS["credentials-create"] = check_credentials_create
 CHECKS["credentials-list"] = check_credentials_list
 CHECKS["credentials-revoke"] = check_credentials_revoke

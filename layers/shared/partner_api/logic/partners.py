@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from partner_api.auth.principal import PARTNER_SCOPES
-from partner_api.auth.secrets import hash_secret, new_secret
+from partner_api.auth.secrets import burn_time, hash_secret, new_secret, verify_secret
 from partner_api.config import settings
 from partner_api.errors import FieldIssue, PartnerAlreadyExists, PartnerNotFound, PreconditionFailed
 from partner_api.ids import new_id, now_iso
@@ -220,3 +220,13 @@ def list_roots(query: PartnerListQuery) -> Page:
 
 def _audited(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "hasVerificationPhrase": bool(record.get("verificationPhraseHash"))}
+
+
+def phrase_matches(partner_id: str, phrase: str) -> bool:
+    """Whether ``phrase`` is the partner's verification phrase (constant-time; false when unset)."""
+    record = get_root(partner_id)
+    stored = record.get("verificationPhraseHash")
+    if not stored:
+        burn_time()  # an unset phrase takes as long to refuse as a wrong one
+        return False
+    return verify_secret(phrase, stored)

@@ -115,3 +115,7 @@ class CredentialCreate(InputModel):
 
 class CredentialListQuery(ListQuery):
     pass
+
+
+class PhraseCheck(InputModel):
+    phrase: Annotated[str, Field(min_length=1, max_length=255)]

@@ -1,0 +1,18 @@
+"""POST /admin/v1/partners/{partnerId}/verify-phrase: does the caller's phrase match?"""
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.http import Api, Call
+from partner_api.logic import partners
+from partner_api.models.partners import PhraseCheck
+
+api = Api()
+
+
+@api.route("POST", "/admin/v1/partners/{partnerId}/verify-phrase", auth="operator")
+def verify_phrase(call: Call) -> Response[str]:
+    matched = partners.phrase_matches(call.path_id("partnerId"), call.body(PhraseCheck).phrase)
+    return call.ok("Verification phrase checked.", {"match": matched})
+
+
+handler = api.handler

@@ -6,12 +6,11 @@ from typing import Any
 
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES, Principal
 from partner_api.auth.secrets import hash_secret, new_secret
-from partner_api.config import settings
 from partner_api.errors import CredentialNotFound, FieldIssue, Forbidden, InvalidInput, PartnerNotFound
 from partner_api.ids import new_id, now_iso
-from partner_api.logic.pages import Page
+from partner_api.logic.pages import Page, subtree_list_page
 from partner_api.models.partners import CredentialCreate, CredentialListQuery
-from partner_api.store import credentials, keys, pages, partners
+from partner_api.store import credentials, keys, partners
 from partner_api.store.dynamo import TransactionConflict, transact
 from partner_api.store.events import Actor, event_put
 
@@ -95,35 +94,8 @@ def issue(caller: Principal, actor: Actor, body: CredentialCreate) -> tuple[dict
 
 
 def list_page(caller: Principal, query: CredentialListQuery) -> Page:
-    """The subtree's credentials, oldest first, without secrets."""
-    clauses: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
-    clauses += path_clauses
-    names |= path_names
-    values |= path_values
-    spec = pages.IndexQuery(
-        table=settings().tenants_table,
-        index="ListIndex",
-        partition_attr="listPK",
-        partition_value=keys.credentials_of(caller.tenant_id),
-        key_attrs=("PK", "SK", "listPK", "listSK"),
-        filter_expression=" AND ".join(clauses) or None,
-        filter_names=names,
-        filter_values=values,
-        scope="|".join(["credentials", caller.tenant_id, *caller.partner_path]),
-    )
-    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    items = pages.fetch_items(settings().tenants_table, page.keys)
-    return Page(
-        items,
-        query.limit,
-        0 if query.cursor else query.offset,
-        pages.count(spec),
-        page.has_more,
-        page.next_cursor,
-    )
+    """The subtree's credentials, oldest first (shown without secrets)."""
+    return subtree_list_page(caller, "credentials", keys.credentials_of(caller.tenant_id), query)
 
 
 def revoke(caller: Principal, actor: Actor, client_id: str) -> dict[str, Any]:

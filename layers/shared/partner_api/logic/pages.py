@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from partner_api.auth.principal import Principal
+from partner_api.config import settings
 from partner_api.models.common import ListQuery
 from partner_api.store import pages
 
@@ -35,6 +37,43 @@ def read_page(spec: pages.IndexQuery, query: ListQuery) -> Page:
     found = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
     return Page(
         found.keys,
+        query.limit,
+        0 if query.cursor else query.offset,
+        pages.count(spec),
+        found.has_more,
+        found.next_cursor,
+    )
+
+
+def subtree_list_page(
+    caller: Principal,
+    kind: str,
+    partition: str,
+    query: ListQuery,
+    extra: tuple[list[str], dict[str, str], dict[str, Any]] = ([], {}, {}),
+) -> Page:
+    """A page of the tenants table's ``ListIndex`` partition ``partition`` (credentials, webhooks...),
+    limited to the caller's subtree and ``extra`` filter clauses; whole items, oldest first."""
+    clauses, names, values = list(extra[0]), dict(extra[1]), dict(extra[2])
+    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
+    clauses += path_clauses
+    names |= path_names
+    values |= path_values
+    spec = pages.IndexQuery(
+        table=settings().tenants_table,
+        index="ListIndex",
+        partition_attr="listPK",
+        partition_value=partition,
+        key_attrs=("PK", "SK", "listPK", "listSK"),
+        filter_expression=" AND ".join(clauses) or None,
+        filter_names=names,
+        filter_values=values,
+        scope="|".join([kind, caller.tenant_id, *caller.partner_path]),
+    )
+    found = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
+    items = pages.fetch_items(settings().tenants_table, found.keys)
+    return Page(
+        items,
         query.limit,
         0 if query.cursor else query.offset,
         pages.count(spec),

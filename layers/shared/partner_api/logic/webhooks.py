@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from partner_api.auth.principal import Principal
 from partner_api.config import settings
 from partner_api.errors import PreconditionFailed, WebhookNotFound
 from partner_api.ids import iso, new_id, now_iso
-from partner_api.logic.pages import Page, read_page
+from partner_api.logic.pages import Page, read_page, subtree_list_page
 from partner_api.logic.versions import require_match
 from partner_api.logic.webhook_urls import check_registration
 from partner_api.models.webhooks import WebhookCreate, WebhookListQuery
@@ -117,35 +118,10 @@ def rotate_secret(caller: Principal, webhook_id: str, if_match: str | None) -> t
 
 
 def list_page(caller: Principal, query: WebhookListQuery) -> Page:
-    """The subtree's live webhooks, oldest first, paged over the slim ``ListIndex``."""
-    clauses = ["#status = :active"]
-    names = {"#status": "status"}
-    values: dict[str, Any] = {":active": "active"}
-    path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
-    clauses += path_clauses
-    names |= path_names
-    values |= path_values
-    spec = pages.IndexQuery(
-        table=settings().tenants_table,
-        index="ListIndex",
-        partition_attr="listPK",
-        partition_value=keys.webhooks_of(caller.tenant_id),
-        key_attrs=("PK", "SK", "listPK", "listSK"),
-        filter_expression=" AND ".join(clauses),
-        filter_names=names,
-        filter_values=values,
-        scope="|".join(["webhooks", caller.tenant_id, *caller.partner_path]),
-    )
-    page = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    records = webhooks.fetch(page.keys)
-    return Page(
-        records,
-        query.limit,
-        0 if query.cursor else query.offset,
-        pages.count(spec),
-        page.has_more,
-        page.next_cursor,
-    )
+    """The subtree's live webhooks, oldest first."""
+    live = (["#status = :active"], {"#status": "status"}, {":active": "active"})
+    page = subtree_list_page(caller, "webhooks", keys.webhooks_of(caller.tenant_id), query, live)
+    return replace(page, items=[webhooks.record_of(i) for i in page.items])
 
 
 def deliveries_page(caller: Principal, webhook_id: str, query: WebhookListQuery) -> Page:

@@ -8,7 +8,6 @@ from partner_api.config import settings
 from partner_api.store import keys
 from partner_api.store.dynamo import ConditionFailed, get, put, put_new, query, update_one
 from partner_api.store.items import from_item
-from partner_api.store.pages import fetch_items
 
 
 def key(tenant_id: str, webhook_id: str) -> dict[str, str]:
@@ -22,11 +21,6 @@ def delivery_key(tenant_id: str, webhook_id: str, event_id: str) -> dict[str, st
 def find(tenant_id: str, webhook_id: str) -> dict[str, Any] | None:
     item = get(settings().tenants_table, key(tenant_id, webhook_id))
     return record_of(item) if item else None
-
-
-def fetch(index_entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The webhooks behind a page of index entries, in the page's order."""
-    return [record_of(i) for i in fetch_items(settings().tenants_table, index_entries)]
 
 
 def stored(record: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,9 @@ LIST_ROUTES = {
     ("GET", "/partner/v1/webhooks"),
     ("GET", "/partner/v1/webhooks/{webhookId}/deliveries"),
     ("GET", "/partner/v1/events"),
+    ("GET", "/partner/v1/partners"),
+    ("GET", "/partner/v1/accounts"),
+    ("GET", "/partner/v1/accounts/{accountId}/clients"),
 }
 # Policies and actions that change something (or send something somewhere), and those that read secrets.
 WRITE_POLICIES = {
@@ -57,6 +60,7 @@ PIPELINE = {
     "PublishEventsFunction": ("DynamoDB", "outbox_relay"),
     "FanOutWebhooksFunction": ("SQS", "webhook_fan_out"),
     "DeliverWebhookFunction": ("SQS", "webhook_delivery"),
+    "SendWelcomeEmailFunction": ("SQS", "welcome_emails"),
 }
 PIPELINE_FUNCTIONS = {logical_id: tpl.functions()[logical_id] for logical_id in PIPELINE}
 

@@ -28,6 +28,7 @@ class Settings:
     webhook_secrets_key_id: str
     retry_schedule: tuple[int, ...]
     allow_loopback_webhooks: bool
+    welcome_email_sender: str
 
 
 def _require(name: str) -> str:
@@ -57,4 +58,5 @@ def settings() -> Settings:
         webhook_secrets_key_id=os.environ.get("WEBHOOK_SECRETS_KEY_ID", ""),
         retry_schedule=tuple(int(s) for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", _RETRIES).split(",")),
         allow_loopback_webhooks=os.environ.get("ALLOW_LOOPBACK_WEBHOOKS", "false").lower() == "true",
+        welcome_email_sender=os.environ.get("WELCOME_EMAIL_SENDER", ""),
     )

@@ -161,3 +161,18 @@ class IdempotencyKeyReused(Unprocessable):
 class CredentialNotFound(NotFound):
     code = "CREDENTIAL_NOT_FOUND"
     default_message = "Credential not found."
+
+
+class PartnerNotEmpty(Conflict):
+    code = "PARTNER_NOT_EMPTY"
+    default_message = "The partner still has live sub-partners or clients."
+
+
+class AccountAlreadyExists(Conflict):
+    code = "ACCOUNT_ALREADY_EXISTS"
+    default_message = "An account with this name already exists."
+
+
+class SeatLimitExceeded(Forbidden):
+    code = "MAXIMUM_USERS_FOR_ACCOUNT_LIMIT_EXCEEDED"
+    default_message = "The account has no free seat left."

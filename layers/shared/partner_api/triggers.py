@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from partner_api.logic import pipeline
+from partner_api.logic import pipeline, welcome
 from partner_api.store import queues
 from partner_api.store.items import from_item
 
@@ -67,3 +67,18 @@ def webhook_delivery(event: dict[str, Any], context: Any) -> PartialItemFailureR
 
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)
+
+
+def welcome_emails(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    """Bus events (via SQS) asking for a partner contact's welcome email -> one SES email each."""
+    logger.set_correlation_id(None)
+
+    def send(record: SQSRecord) -> None:
+        bus_event = json.loads(record.body)
+        message_id = welcome.send_once(bus_event, context)
+        logger.info(
+            "welcome email sent", extra={"eventId": bus_event["detail"]["eventId"], "messageId": message_id}
+        )
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=send, processor=processor, context=context)

@@ -43,6 +43,7 @@ READ_ONLY_FIELDS = frozenset(
         "createdAt",
         "updatedAt",
         "removedAt",
+        "parent",
         "hasVerificationPhrase",
         "usage",
     }

@@ -18,8 +18,10 @@ from partner_api.errors import (
     MissingParameters,
     PartnerNotFound,
     PreconditionFailed,
+    SeatLimitExceeded,
 )
 from partner_api.ids import new_id, now_iso
+from partner_api.logic import tree
 from partner_api.logic.pages import Page
 from partner_api.logic.versions import require_match
 from partner_api.models.clients import OPTIONAL_FIELDS, ClientCreate, ClientListQuery, ClientPatch
@@ -43,7 +45,7 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
             raise MissingParameters(
                 "Required parameter name is missing.", details=[FieldIssue("name", "required")]
             )
-    owner_path = _owner_path(caller, fields.pop("partnerId", None))
+    owner_path = tree.owner_path(caller, fields.pop("partnerId", None))
     if fields.get("accountId"):
         _require_account(caller, fields["accountId"])
     now = now_iso()
@@ -58,10 +60,13 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
         "updatedAt": now,
         "version": 1,
     }
+    counters = partners.counts_change(caller.tenant_id, [(owner_path, "active", 1)])
+    seats = _seat_moves(caller.tenant_id, None, record)
     operations = [
         clients.create_put(record),
         clients.email_claim(caller.tenant_id, record["email"], record["clientId"]),
-        *partners.counts_change(caller.tenant_id, [(owner_path, "active", 1)]),
+        *counters,
+        *seats,
         event_about(
             "client",
             record,
@@ -76,6 +81,7 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
     except TransactionConflict as conflict:
         if conflict.failed(1):
             raise _email_taken() from conflict
+        _explain(conflict, counters_at=2, counters=counters, seats=seats)
         raise
     return record
 
@@ -128,7 +134,7 @@ def list_page(caller: Principal, query: ClientListQuery) -> Page:
     """One page of the caller's subtree's clients, oldest first, with the filters applied."""
     partner_filter = None
     if query.partnerId:
-        partner_filter = _visible_partner(caller, query.partnerId, allow_deleted=True)["partnerId"]
+        partner_filter = tree.visible_partner(caller, query.partnerId, allow_deleted=True)["partnerId"]
     if query.accountId:
         _require_account(caller, query.accountId)
     spec = clients.list_spec(
@@ -195,7 +201,7 @@ def _patched(caller: Principal, before: dict[str, Any], changes: dict[str, Any])
         if not after["metadata"]:
             after.pop("metadata")
     if changes.get("partnerId") and changes["partnerId"] != before["partnerId"]:
-        path = _owner_path(caller, changes["partnerId"])
+        path = tree.owner_path(caller, changes["partnerId"])
         after["partnerId"], after["partnerPath"] = path[-1], path
     if changes.get("accountId") and changes["accountId"] != before.get("accountId"):
         _require_account(caller, changes["accountId"])
@@ -241,7 +247,11 @@ def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[s
     moves: list[tuple[list[str], str, int]] = []
     if before["status"] != after["status"] or before["partnerPath"] != after["partnerPath"]:
         moves = [(before["partnerPath"], before["status"], -1), (after["partnerPath"], after["status"], 1)]
-    operations.extend(partners.counts_change(tenant, moves))
+    counters = partners.counts_change(tenant, moves)
+    counters_at = len(operations)
+    operations += counters
+    seats = _seat_moves(tenant, before, after)
+    operations += seats
     if was_live and not is_live:
         event_type = "client.removed"
     elif is_live and not was_live:
@@ -265,28 +275,48 @@ def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[s
             raise _VersionMoved() from conflict
         if claim_index is not None and conflict.failed(claim_index):
             raise _email_taken() from conflict
+        _explain(conflict, counters_at=counters_at, counters=counters, seats=seats)
         raise
+
+
+def _seat_moves(tenant_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Seat changes for a client's change: an active client in an account holds one of its seats.
+    Taking a seat is the transaction's last item but the event, and fails when none is free."""
+    held = _seat_of(before) if before else None
+    wanted = _seat_of(after)
+    if held == wanted:
+        return []
+    moves = [accounts.seat_free(tenant_id, held)] if held else []
+    if wanted:
+        moves.append(accounts.seat_take(tenant_id, wanted))
+    return moves
+
+
+def _seat_of(record: dict[str, Any]) -> str | None:
+    account_id = record.get("accountId")
+    return account_id if account_id and record["status"] == "active" else None
+
+
+def _explain(
+    conflict: TransactionConflict,
+    *,
+    counters_at: int,
+    counters: list[dict[str, Any]],
+    seats: list[dict[str, Any]],
+) -> None:
+    """Raise the domain error behind a failed counter (owner removed) or seat (cap reached)."""
+    if any(conflict.failed(i) for i in range(counters_at, counters_at + len(counters))):
+        raise PartnerNotFound(
+            details=[FieldIssue("partnerId", "no such partner visible to the caller")]
+        ) from conflict
+    if seats and conflict.failed(counters_at + len(counters) + len(seats) - 1):
+        raise SeatLimitExceeded(
+            details=[FieldIssue("accountId", "the account's SEATS cap is reached")]
+        ) from conflict
 
 
 def _email_taken() -> ClientAlreadyExists:
     return ClientAlreadyExists(details=[FieldIssue("email", "already registered")])
-
-
-def _visible_partner(caller: Principal, partner_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
-    item = partners.find(caller.tenant_id, partner_id)
-    if (
-        item is None
-        or not caller.sees_partner(item["path"])
-        or (item["status"] == "deleted" and not allow_deleted)
-    ):
-        raise PartnerNotFound(details=[FieldIssue("partnerId", "no such partner visible to the caller")])
-    return item
-
-
-def _owner_path(caller: Principal, partner_id: str | None) -> list[str]:
-    if not partner_id or partner_id == caller.partner_id:
-        return list(caller.partner_path)
-    return list(_visible_partner(caller, partner_id)["path"])
 
 
 def _require_account(caller: Principal, account_id: str) -> dict[str, Any]:

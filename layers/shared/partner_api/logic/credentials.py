@@ -6,11 +6,12 @@ from typing import Any
 
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES, Principal
 from partner_api.auth.secrets import hash_secret, new_secret
-from partner_api.errors import CredentialNotFound, FieldIssue, Forbidden, InvalidInput, PartnerNotFound
+from partner_api.errors import CredentialNotFound, FieldIssue, Forbidden, InvalidInput
 from partner_api.ids import new_id, now_iso
 from partner_api.logic.pages import Page, subtree_list_page
+from partner_api.logic.tree import owner_path
 from partner_api.models.partners import CredentialCreate, CredentialListQuery
-from partner_api.store import credentials, keys, partners
+from partner_api.store import credentials, keys
 from partner_api.store.dynamo import TransactionConflict, transact
 from partner_api.store.events import Actor, event_put
 
@@ -43,12 +44,7 @@ def issue_operator_credential(
 def issue(caller: Principal, actor: Actor, body: CredentialCreate) -> tuple[dict[str, Any], str]:
     """A credential for the caller's partner or a descendant, with a subset of the caller's
     scopes (default: all of them); returns it and its secret, shown only now."""
-    path = list(caller.partner_path)
-    if body.partnerId and body.partnerId != caller.partner_id:
-        partner = partners.find(caller.tenant_id, body.partnerId)
-        if partner is None or partner["status"] == "deleted" or not caller.sees_partner(partner["path"]):
-            raise PartnerNotFound(details=[FieldIssue("partnerId", "no such partner visible to the caller")])
-        path = list(partner["path"])
+    path = owner_path(caller, body.partnerId)
     scopes: list[str] = list(body.scopes) if body.scopes else sorted(caller.scopes & set(PARTNER_SCOPES))
     beyond = [s for s in scopes if s not in caller.scopes]
     if beyond:

@@ -20,42 +20,67 @@ AUDITED_FIELDS = ("name", "reference", "billingId", "status", "domains", "contac
 _ROOTS_COUNTER = partners.ROOTS_COUNTER
 
 
+def new_record(
+    body: RootPartnerCreate, *, parent_path: list[str], tenant_id: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A new partner's record below ``parent_path`` (none: a root, its own tenant), and the
+    welcome email its contact asked for, if any (sent by the pipeline, never stored)."""
+    fields = body.given()
+    status = body.wanted_status() or "active"
+    for derived in ("active", "parent"):
+        fields.pop(derived, None)
+    phrase = fields.pop("verificationPhrase", None)
+    contact, welcome = _contact(fields.pop("contact", None))
+    partner_id = new_id()
+    now = now_iso()
+    path = [*parent_path, partner_id]
+    record = {
+        **fields,
+        "partnerId": partner_id,
+        "tenantId": tenant_id or partner_id,
+        "reference": fields.get("reference") or partner_id,
+        "status": status,
+        "path": path,
+        "depth": len(path) - 1,
+        "createdAt": now,
+        "updatedAt": now,
+        "version": 1,
+    }
+    if contact:
+        record["contact"] = contact
+    if phrase:
+        record["verificationPhraseHash"] = hash_secret(phrase)
+    return record, _welcome(record) if welcome else None
+
+
+def created_event(record: dict[str, Any], actor: Actor, welcome: dict[str, Any] | None) -> dict[str, Any]:
+    return event_about(
+        "partner",
+        record,
+        actor=actor,
+        event_type="partner.created",
+        path_field="path",
+        changes=diff({}, _audited(record), AUDITED_FIELDS),
+        occurred_at=record["createdAt"],
+        notify=welcome,
+    )
+
+
 def create_root(
     actor: Actor, body: RootPartnerCreate, *, client_id: str | None = None, secret: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A root partner (a new tenant) and its first credential holding every partner scope.
     Returns the partner record and the credential (with its secret, shown only now).
     ``client_id``/``secret`` fix the credential's values (a local run's demo partner)."""
-    fields = body.given()
-    status = body.wanted_status() or "active"
-    fields.pop("active", None)
-    phrase = fields.pop("verificationPhrase", None)
-    contact = fields.pop("contact", None)
-    if contact:
-        contact.pop("sendWelcomeEmail", None)
-    partner_id = new_id()
-    now = now_iso()
-    record = {
-        **fields,
-        "partnerId": partner_id,
-        "tenantId": partner_id,
-        "reference": fields.get("reference") or partner_id,
-        "status": status,
-        "path": [partner_id],
-        "depth": 0,
-        "contact": contact,
-        "verificationPhraseHash": hash_secret(phrase) if phrase else None,
-        "createdAt": now,
-        "updatedAt": now,
-        "version": 1,
-    }
+    record, welcome = new_record(body, parent_path=[])
+    partner_id, status, now = record["partnerId"], record["status"], record["createdAt"]
     secret = secret or new_secret()
     client_id, scopes = client_id or new_id(), list(PARTNER_SCOPES)
     credential = {"clientId": client_id, "clientSecret": secret, "scopes": scopes}
     operations = [
         partners.reference_put(partner_id, record["reference"], partner_id),
         partners.partner_put(record, create=True),
-        partners.counts_put(partner_id, partner_id),
+        partners.counts_put(partner_id, record["path"]),
         update(
             settings().tenants_table,
             _ROOTS_COUNTER,
@@ -73,15 +98,7 @@ def create_root(
             partner_path=[partner_id],
             name="initial credential",
         ),
-        event_about(
-            "partner",
-            record,
-            actor=actor,
-            event_type="partner.created",
-            path_field="path",
-            changes=diff({}, _audited(record), AUDITED_FIELDS),
-            occurred_at=now,
-        ),
+        created_event(record, actor, welcome),
         event_put(
             tenant_id=partner_id,
             event_type="credential.created",
@@ -105,61 +122,67 @@ def get_root(partner_id: str) -> dict[str, Any]:
     return partners.record_of(record)
 
 
-def update_root(actor: Actor, partner_id: str, body: PartnerPatch, if_match: str | None) -> dict[str, Any]:
+def patched(before: dict[str, Any], body: PartnerPatch) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The record after a PATCH (same record when nothing changes), and the welcome email a
+    newly given contact asked for."""
     changes = body.given()
     status = body.wanted_status()
     changes.pop("active", None)
     changes.pop("status", None)
-    before = get_root(partner_id)
-    require_match(if_match, partner_id, before["version"])
     after = dict(before)
     for required in ("name", "reference"):
         if required in changes and changes[required] is None:
             changes.pop(required)
-    phrase_given = "verificationPhrase" in changes
-    phrase = changes.pop("verificationPhrase", None)
-    if changes.get("contact"):
-        changes["contact"].pop("sendWelcomeEmail", None)
+    welcome = False
+    if "contact" in changes:
+        changes["contact"], welcome = _contact(changes["contact"])
+    if "verificationPhrase" in changes:
+        phrase = changes.pop("verificationPhrase")
+        changes["verificationPhraseHash"] = hash_secret(phrase) if phrase else None
     for name, value in changes.items():
         if value is None:
             after.pop(name, None)
         else:
             after[name] = value
-    if phrase_given:
-        after["verificationPhraseHash"] = hash_secret(phrase) if phrase else None
-        if not phrase:
-            after.pop("verificationPhraseHash", None)
     if status:
         after["status"] = status
-    if after == before:
-        return before
-    after["updatedAt"] = now_iso()
-    after["version"] = before["version"] + 1
+    if after != before:
+        after["updatedAt"] = now_iso()
+        after["version"] = before["version"] + 1
+    return after, _welcome(after) if welcome else None
+
+
+def save_change(
+    actor: Actor,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    event_type: str = "partner.updated",
+    extra: list[dict[str, Any]] | None = None,
+    welcome: dict[str, Any] | None = None,
+) -> None:
+    """Write a changed partner with its reference move, ``extra`` transaction items and event.
+    A stale version -> 412; a taken reference -> 409; ``extra`` items' failures re-raise."""
+    tenant_id, partner_id = after["tenantId"], after["partnerId"]
     operations: list[dict[str, Any]] = [partners.partner_put(after, expected_version=before["version"])]
     reference_index = None
-    if after["reference"].lower() != before["reference"].lower():
+    if after["status"] == "deleted":  # a removed partner's reference is free again
+        operations.append(partners.reference_delete(tenant_id, before["reference"], partner_id))
+    elif after["reference"].lower() != before["reference"].lower():
         reference_index = len(operations)
-        operations.append(partners.reference_put(partner_id, after["reference"], partner_id))
-        operations.append(partners.reference_delete(partner_id, before["reference"], partner_id))
-    if after["status"] != before["status"]:
-        operations.append(
-            update(
-                settings().tenants_table,
-                _ROOTS_COUNTER,
-                "ADD #old :minus, #new :one",
-                names={"#old": f"count_{before['status']}", "#new": f"count_{after['status']}"},
-                values={":minus": -1, ":one": 1},
-            )
-        )
+        operations.append(partners.reference_put(tenant_id, after["reference"], partner_id))
+        operations.append(partners.reference_delete(tenant_id, before["reference"], partner_id))
+    operations += extra or []
     operations.append(
         event_about(
             "partner",
             after,
             actor=actor,
-            event_type="partner.updated",
+            event_type=event_type,
             path_field="path",
             changes=diff(_audited(before), _audited(after), AUDITED_FIELDS),
             occurred_at=after["updatedAt"],
+            notify=welcome,
         )
     )
     try:
@@ -170,6 +193,26 @@ def update_root(actor: Actor, partner_id: str, body: PartnerPatch, if_match: str
         if reference_index is not None and conflict.failed(reference_index):
             raise PartnerAlreadyExists(details=[FieldIssue("reference", "already used")]) from conflict
         raise
+
+
+def update_root(actor: Actor, partner_id: str, body: PartnerPatch, if_match: str | None) -> dict[str, Any]:
+    before = get_root(partner_id)
+    require_match(if_match, partner_id, before["version"])
+    after, welcome = patched(before, body)
+    if after == before:
+        return before
+    extra = []
+    if after["status"] != before["status"]:
+        extra.append(
+            update(
+                settings().tenants_table,
+                _ROOTS_COUNTER,
+                "ADD #old :minus, #new :one",
+                names={"#old": f"count_{before['status']}", "#new": f"count_{after['status']}"},
+                values={":minus": -1, ":one": 1},
+            )
+        )
+    save_change(actor, before, after, extra=extra, welcome=welcome)
     return after
 
 
@@ -220,6 +263,28 @@ def list_roots(query: PartnerListQuery) -> Page:
 
 def _audited(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "hasVerificationPhrase": bool(record.get("verificationPhraseHash"))}
+
+
+def _contact(contact: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """The contact as stored (``active`` made explicit) and whether it asked for a welcome email."""
+    if not contact:
+        return None, False
+    stored = {k: v for k, v in contact.items() if k != "sendWelcomeEmail" and v is not None}
+    stored.setdefault("active", True)
+    return stored, bool(contact.get("sendWelcomeEmail"))
+
+
+def _welcome(record: dict[str, Any]) -> dict[str, Any]:
+    """What the welcome email needs, carried on the event to the pipeline that sends it."""
+    contact = record["contact"]
+    return {
+        "welcomeEmail": {
+            "to": contact["email"],
+            "firstName": contact["firstName"],
+            "partnerName": record["name"],
+            "partnerId": record["partnerId"],
+        }
+    }
 
 
 def phrase_matches(partner_id: str, phrase: str) -> bool:

@@ -29,6 +29,8 @@ class PublishFailed(Exception):
 def publish(item: dict[str, Any]) -> None:
     """Put one event row (from the stream) on the bus; raise ``PublishFailed`` if not accepted."""
     detail = {**public_event(item), "tenantId": item["tenantId"], "partnerPath": item["partnerPath"]}
+    if item.get("notify"):  # side effects the change asked for (rules route them; webhooks never see it)
+        detail["notify"] = item["notify"]
     with translated_errors():
         response = aws.client("events").put_events(
             Entries=[

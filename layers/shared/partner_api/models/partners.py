@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from partner_api.auth.principal import PARTNER_SCOPES
 from partner_api.errors import FieldIssue, InvalidInput
@@ -70,6 +70,23 @@ class PartnerPatch(PatchModel, _StatusViews):
     status: Literal["active", "inactive", "suspended"] | None = None
     domains: Domains | None = None
     contact: Contact | None = None
+
+
+class ParentRef(InputModel):
+    """A sub-partner's parent, named by id or by name (exactly one)."""
+
+    partnerId: Uuid | None = None
+    name: Text255 | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ParentRef:
+        if (self.partnerId is None) == (self.name is None):
+            raise ValueError("give exactly one of partnerId and name")
+        return self
+
+
+class SubPartnerCreate(RootPartnerCreate):
+    parent: ParentRef | None = None
 
 
 class PartnerListQuery(ListQuery):

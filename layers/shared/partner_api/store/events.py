@@ -50,8 +50,10 @@ def event_put(
     resource_id: str,
     changes: dict[str, Any] | None = None,
     occurred_at: str | None = None,
+    notify: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The transaction item that writes one event row; its id is new and unique."""
+    """The transaction item that writes one event row; its id is new and unique. ``notify``
+    asks the pipeline for a side effect of the change (a welcome email); it is never shown."""
     occurred_at = occurred_at or now_iso()
     # The id carries the event's own time, so time filters and ordering agree with occurredAt.
     event_id = new_event_id(iso_ms(occurred_at))
@@ -73,6 +75,7 @@ def event_put(
             "changes": changes or {},
             "requestId": actor.request_id or None,
             "expiresAt": int(time.time()) + RETENTION_SECONDS,
+            **({"notify": notify} if notify else {}),
         },
         condition="attribute_not_exists(PK)",
     )
@@ -87,6 +90,7 @@ def event_about(
     changes: dict[str, Any],
     occurred_at: str,
     path_field: str = "partnerPath",
+    notify: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event row for a change to ``record`` (a client, partner, webhook...), which carries its
     ``tenantId``, ``partnerId``, owner path and ``<resource_type>Id``."""
@@ -100,6 +104,7 @@ def event_about(
         resource_id=record[f"{resource_type}Id"],
         changes=changes,
         occurred_at=occurred_at,
+        notify=notify,
     )
 
 

@@ -36,6 +36,18 @@ def account(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
 
 
+def account_name(name_lower: str) -> str:
+    return f"ACCOUNTNAME#{name_lower}"
+
+
+def seats(account_id: str) -> str:
+    return f"SEATS#{account_id}"
+
+
+def accounts_of(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#ACCOUNTS"
+
+
 def credential(client_id: str) -> str:
     return f"CREDENTIAL#{client_id}"
 

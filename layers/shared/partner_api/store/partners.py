@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from partner_api.config import settings
-from partner_api.statuses import STATUSES
+from partner_api.statuses import LIVE_STATUSES, STATUSES
 from partner_api.store import keys
-from partner_api.store.dynamo import delete, get, put, update
+from partner_api.store.dynamo import delete, get, put, query, update
+from partner_api.store.items import from_item
 
 ROOTS_COUNTER = {"PK": "PLATFORM", "SK": "COUNTS#ROOT_PARTNERS"}  # root partners by status
 
@@ -41,12 +42,13 @@ def reference_delete(tenant_id: str, reference: str, partner_id: str) -> dict[st
     )
 
 
-def counts_put(tenant_id: str, partner_id: str) -> dict[str, Any]:
-    """A zeroed counter item for a new partner: own and whole-subtree client counts by status."""
+def counts_put(tenant_id: str, path: list[str]) -> dict[str, Any]:
+    """A zeroed counter item for a new partner: own and whole-subtree client counts by status,
+    and its live children. It carries the partner's path so a report can select a subtree."""
     zeros = {f"{scope}_{status}": 0 for scope in ("own", "tree") for status in STATUSES}
     return put(
         settings().tenants_table,
-        {**counts_key(tenant_id, partner_id), "partnerId": partner_id, **zeros},
+        {**counts_key(tenant_id, path[-1]), "partnerId": path[-1], "path": path, "children": 0, **zeros},
         condition="attribute_not_exists(PK)",
     )
 
@@ -55,14 +57,18 @@ def counts_change(tenant_id: str, changes: list[tuple[list[str], str, int]]) -> 
     """Transaction items for counter moves. Each change is ``(owner path, status, delta)``:
     the owner's ``own_<status>`` and the ``tree_<status>`` of the owner and each ancestor move
     by ``delta``. Moves touching one partner twice are merged (a transaction may touch an
-    item only once)."""
+    item only once). A live client arriving at an owner requires the owner not to be closed
+    (removed), so a partner's removal and a new client for it cannot both succeed."""
     per_partner: dict[str, dict[str, int]] = {}
+    arriving: set[str] = set()
     for path, status, delta in changes:
         for partner_id in path:
             attrs = per_partner.setdefault(partner_id, {})
             attrs[f"tree_{status}"] = attrs.get(f"tree_{status}", 0) + delta
         owner = per_partner[path[-1]]
         owner[f"own_{status}"] = owner.get(f"own_{status}", 0) + delta
+        if delta > 0 and status in LIVE_STATUSES:
+            arriving.add(path[-1])
     operations = []
     for partner_id, attrs in per_partner.items():
         moved = sorted((a, d) for a, d in attrs.items() if d)
@@ -78,9 +84,62 @@ def counts_change(tenant_id: str, changes: list[tuple[list[str], str, int]]) -> 
                 expression,
                 names=names,
                 values=values,
+                condition="attribute_not_exists(closed)" if partner_id in arriving else None,
             )
         )
     return operations
+
+
+def children_change(tenant_id: str, parent_id: str, delta: int) -> dict[str, Any]:
+    """Count a parent's live children; a child may only arrive under a parent not closed."""
+    return update(
+        settings().tenants_table,
+        counts_key(tenant_id, parent_id),
+        "ADD children :d",
+        values={":d": delta},
+        condition="attribute_not_exists(closed)" if delta > 0 else None,
+    )
+
+
+def close_counts(tenant_id: str, partner_id: str) -> dict[str, Any]:
+    """Mark a partner removed, only if it has no live children and no live clients of its own."""
+    empty = " AND ".join(f"(attribute_not_exists(own_{s}) OR own_{s} = :zero)" for s in LIVE_STATUSES)
+    return update(
+        settings().tenants_table,
+        counts_key(tenant_id, partner_id),
+        "SET closed = :true",
+        values={":true": True, ":zero": 0},
+        condition=f"(attribute_not_exists(children) OR children = :zero) AND {empty}",
+    )
+
+
+def counters_in(tenant_id: str, partner_path: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """The counter items of a partner and all its descendants (a query over the tenant's
+    counters; a subtree is selected by the path each counter carries)."""
+    names = {"#pk": "PK", "#sk": "SK"}
+    values: dict[str, Any] = {":pk": keys.tenant(tenant_id), ":prefix": keys.counts("")}
+    subtree = None
+    if len(partner_path) > 1:  # a root's subtree is the whole tenant
+        subtree = "contains(#path, :me)"
+        names["#path"], values[":me"] = "path", partner_path[-1]
+    found: list[dict[str, Any]] = []
+    start_key = None
+    while True:
+        response = query(
+            settings().tenants_table,
+            index=None,
+            key_condition="#pk = :pk AND begins_with(#sk, :prefix)",
+            names=names,
+            values=values,
+            limit=0,
+            start_key=start_key,
+            filter_expression=subtree,
+            consistent=True,
+        )
+        found += [from_item(i) for i in response.get("Items", [])]
+        start_key = response.get("LastEvaluatedKey")
+        if not start_key:
+            return found
 
 
 def partner_put(
@@ -94,6 +153,7 @@ def partner_put(
         "listPK": keys.children_of(record["tenantId"], parent) if parent else keys.ROOT_PARTNERS,
         "listSK": keys.created_order(record["createdAt"], record["partnerId"]),
         "search": f"{record['name']}\n{record['reference']}".lower(),
+        "ownerPath": "/".join(record["path"]) + "/",  # subtree filters select partners too
     }
     if create:
         return put(settings().tenants_table, item, condition="attribute_not_exists(PK)")
@@ -108,4 +168,4 @@ def partner_put(
 
 def record_of(item: dict[str, Any]) -> dict[str, Any]:
     """Strip keys and index attributes, leaving the domain record."""
-    return {k: v for k, v in item.items() if k not in ("PK", "SK", "listPK", "listSK", "search")}
+    return {k: v for k, v in item.items() if k not in ("PK", "SK", "listPK", "listSK", "search", "ownerPath")}

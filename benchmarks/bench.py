@@ -507,6 +507,44 @@ def aws_calls(client: Client, recorder: Recorder) -> Findings:
         send("DELETE", "/partner/v1/remove-user", {"userId": new}),
     )
 
+    # Sub-partners and accounts: a registration into a capped account takes its seat in the same
+    # transaction (plus one read to check the account is visible); a report reads the counters.
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return client.call("POST", path, 201, token=token, json_body=body)["data"]
+
+    child = post("/partner/v1/partners", {"name": "Bench Child"})["partnerId"]
+    capped = {"type": "SEATS", "attributes": {"cap": 1000}}
+    account = post(
+        "/partner/v1/accounts", {"name": "BenchSeats", "countryCode": "US", "consumables": [capped]}
+    )
+    into = {"accountId": account["accountId"], "partnerId": child}
+    measure(
+        "accounts",
+        "register into",
+        AT_MOST_TWO,
+        lambda: post(base, {"name": "Warm Seat", "email": "warm.seat@example.com", **into}),
+        lambda: post(base, {"name": "New Seat", "email": "new.seat@example.com", **into}),
+    )
+    account_path = f"/partner/v1/accounts/{account['accountId']}"
+    measure("accounts", "get", ONE, get(account_path), get(account_path))
+    measure(
+        "accounts", "list page", Budget(1, 4, "<=4"), get("/partner/v1/accounts"), get("/partner/v1/accounts")
+    )
+    measure(
+        "partners",
+        "get child",
+        AT_MOST_TWO,
+        get(f"/partner/v1/partners/{child}"),
+        get(f"/partner/v1/partners/{child}"),
+    )
+    measure(
+        "partners",
+        "report",
+        ONE_OR_TWO,
+        get("/partner/v1/reports/clients"),
+        get("/partner/v1/reports/clients"),
+    )
+
     # A credential's status: one lookup, then none for the cache window, however many requests.
     _, fresh = client.tenant(operator, "Bench Status Partner")
     fresh_issuer = jwt.decode(fresh, options={"verify_signature": False})["iss"]

@@ -89,7 +89,7 @@ def test_readme_quickstart_runs_as_written(start_server: Callable[..., LocalServ
     assert [(c["name"], c["email"], c["status"], c["metadata"]) for c in listed] == [
         ("Jane Doe", "john.doe@example.com", "deleted", {"crm_id": "42"})
     ]
-    # and the block's replies, in order, were register, list, get, update, remove
+    # and the block's replies, in order, were register, list, get, update, remove, then the grouping
     replies = json_documents(done.stdout)
     assert [r["message"] for r in replies] == [
         "Client registered successfully.",
@@ -97,5 +97,16 @@ def test_readme_quickstart_runs_as_written(start_server: Callable[..., LocalServ
         "Client retrieved successfully.",
         "Client updated successfully.",
         "Client removed successfully.",
+        "Partner created successfully.",
+        "Client registered successfully.",
+        "Account retrieved successfully.",
+        "Client report retrieved successfully.",
     ]
-    assert replies[-1]["data"]["clientId"] == listed[0]["clientId"]
+    assert replies[4]["data"]["clientId"] == listed[0]["clientId"]
+    sub_partner, account_client, account, report = (r["data"] for r in replies[5:])
+    assert sub_partner["reference"] == "acme-west"
+    assert sub_partner["parent"]["partnerId"] == report["partners"][0]["partnerId"]
+    assert account_client["accountId"] == account["accountId"]
+    assert (account["name"], account["usage"]) == ("AcmeRetail", {"SEATS": 1})
+    assert [p["name"] for p in report["partners"]][1:] == ["Acme West"]
+    assert report["partners"][0]["counts"] == {"active": 1, "inactive": 0, "suspended": 0, "deleted": 1}

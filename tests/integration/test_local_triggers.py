@@ -95,11 +95,23 @@ def test_the_pipeline_resources_come_from_the_template(stack: Stack) -> None:
     bus = stack.physical_ids["EventBus"]
     assert bus == "test-events"  # !Sub "${AWS::StackName}-events"
     events = client("events")
-    (rule,) = events.list_rules(EventBusName=bus)["Rules"]
-    assert rule["Arn"] == stack.get_att("WebhookEventsRule", "Arn")
+    rules = {r["Arn"]: r for r in events.list_rules(EventBusName=bus)["Rules"]}
+    assert set(rules) == {stack.get_att("WebhookEventsRule", "Arn"), stack.get_att("WelcomeEmailRule", "Arn")}
+    rule = rules[stack.get_att("WebhookEventsRule", "Arn")]
     assert json.loads(rule["EventPattern"]) == {"source": ["partner-api"]}
     (target,) = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
     assert target["Arn"] == stack.get_att("WebhookEventsQueue", "Arn")
+    welcome = rules[stack.get_att("WelcomeEmailRule", "Arn")]
+    assert json.loads(welcome["EventPattern"]) == {
+        "source": ["partner-api"],
+        "detail-type": ["partner.created", "partner.updated"],
+        "detail": {"notify": {"welcomeEmail": {"to": [{"exists": True}]}}},
+    }
+    (target,) = events.list_targets_by_rule(Rule=welcome["Name"], EventBusName=bus)["Targets"]
+    assert target["Arn"] == stack.get_att("WelcomeEmailQueue", "Arn")
+    identities = client("ses").list_identities(IdentityType="EmailAddress")["Identities"]
+    assert identities == [environment_sender := stack.environment()["WELCOME_EMAIL_SENDER"]]
+    assert environment_sender == "welcome@example.com"
     table_arn = stack.get_att("EventsTable", "Arn")
     assert stack.get_att("EventsTable", "StreamArn").startswith(table_arn + "/stream/")
     environment = stack.environment()

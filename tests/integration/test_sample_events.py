@@ -142,12 +142,13 @@ def test_every_function_has_exactly_one_sample_event_and_every_event_a_function(
     # Then each function's name is unique, and the files are exactly those names
     assert len(set(names)) == len(names) == len(functions)
     assert sorted(names) == EVENT_NAMES
-    # And each is either an API function with one route or one of the three pipeline functions
+    # And each is either an API function with one route or one of the pipeline functions
     assert sorted(r.logical_id for r in tpl.routes()) == sorted(set(functions) - set(PIPELINE.values()))
     assert PIPELINE == {
         "pipeline-publish_events": "PublishEventsFunction",
         "pipeline-fan_out": "FanOutWebhooksFunction",
         "pipeline-deliver_webhook": "DeliverWebhookFunction",
+        "pipeline-send_welcome_email": "SendWelcomeEmailFunction",
     }
 
 
@@ -567,8 +568,9 @@ def check_admin_create_partner(reply: Reply, evt: dict[str, Any], world: World) 
     data = envelope(reply, evt, 201, "Partner created successfully.")
     wanted = sent(evt)
     partner, credential = data["partner"], data["credential"]
-    for name in ("name", "reference", "billingId", "domains", "contact"):
+    for name in ("name", "reference", "billingId", "domains"):
         assert partner[name] == wanted[name]
+    assert partner["contact"] == {"active": True, **wanted["contact"]}  # a contact is active unless told
     assert (partner["status"], partner["active"], partner["hasVerificationPhrase"]) == ("active", True, True)
     assert wanted["verificationPhrase"] not in reply.text
     assert UUID.match(credential["clientId"]) and credential["clientSecret"]
@@ -818,6 +820,192 @@ CHECKS["oauth-validate_token"] = check_oauth_validate_token
 CHECKS["clients-me"] = check_clients_me
 
 
+SAMPLE_SUBPARTNER_ID = "5e1d7c3b-9a2f-4c8e-b6d4-0f3a5c7e9b12"  # events/partners-*.json
+SAMPLE_ACCOUNT_ID = "8a3f5d7b-1c9e-4b2a-9d6f-3e5c7a9b1d40"  # events/accounts-*.json
+SAMPLE_ACCOUNT_NAME = "SignEmbedTestAccount"
+
+
+def arrange_partner_and_account_samples(name: str, world: World) -> dict[str, str]:
+    """A sub-partner and an account (holding the world's client) for the samples that name them."""
+    text = (EVENTS / f"{name}.json").read_text()
+    substitutions: dict[str, str] = {}
+    token = world.tenant.token
+    if SAMPLE_SUBPARTNER_ID in text or name == "partners-list":
+        reply = world.api.call("POST", "/partner/v1/partners", token=token, json_body={"name": "Acme West"})
+        assert reply.status == 201, reply.text
+        substitutions[SAMPLE_SUBPARTNER_ID] = reply.body["data"]["partnerId"]
+    if SAMPLE_ACCOUNT_ID in text or name == "accounts-list":
+        body = {"name": SAMPLE_ACCOUNT_NAME, "countryCode": "US", "identifier": "85932577000194"}
+        reply = world.api.call("POST", "/partner/v1/accounts", token=token, json_body=body)
+        assert reply.status == 201, reply.text
+        account_id = reply.body["data"]["accountId"]
+        substitutions[SAMPLE_ACCOUNT_ID] = account_id
+        moved = world.api.call(
+            "PATCH",
+            f"/partner/v1/clients/{world.client['clientId']}",
+            token=token,
+            json_body={"accountId": account_id},
+        )
+        assert moved.status == 200, moved.text
+    return substitutions
+
+
+def get_data(world: World, path: str) -> dict[str, Any]:
+    reply = world.api.call("GET", path, token=world.tenant.token)
+    assert reply.status == 200, reply.text
+    return dict(reply.body["data"])
+
+
+def check_partners_create(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 201, reply.text
+    assert reply.body["message"] == "Partner created successfully."
+    data = reply.body["data"]
+    assert (data["name"], data["reference"], data["billingId"]) == ("Acme West", "acme-west", "BILL-0042")
+    assert data["parent"] == {"partnerId": world.tenant.partner_id, "name": world.tenant.partner["name"]}
+    assert data["contact"] == {
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "email": "jane.doe@west.acme.example",
+        "role": "ADMIN",
+        "active": True,
+    }
+    assert get_data(world, f"/partner/v1/partners/{data['partnerId']}") == data
+
+
+def check_partners_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Partners retrieved successfully."
+    (child,) = reply.body["data"]["partners"]
+    assert child["name"] == "Acme West" and child["parent"]["partnerId"] == world.tenant.partner_id
+    assert reply.body["data"]["pagination"] == {"limit": 10, "offset": 0, "total": 1, "hasMore": False}
+
+
+def check_partners_get(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Partner retrieved successfully."
+    data = reply.body["data"]
+    assert data["partnerId"] == evt["pathParameters"]["partnerId"] and data["status"] == "active"
+    assert data["parent"]["partnerId"] == world.tenant.partner_id
+
+
+def check_partners_update(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Partner updated successfully."
+    data = reply.body["data"]
+    assert (data["billingId"], data["status"], data["active"]) == ("BILL-0099", "suspended", False)
+    assert get_data(world, f"/partner/v1/partners/{data['partnerId']}") == data
+
+
+def check_partners_remove(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Partner removed successfully."
+    partner_id = evt["pathParameters"]["partnerId"]
+    assert reply.body["data"]["partnerId"] == partner_id and ISO.match(reply.body["data"]["removedAt"])
+    assert get_data(world, f"/partner/v1/partners/{partner_id}")["status"] == "deleted"
+
+
+def check_reports_clients_by_partner(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Client report retrieved successfully."
+    assert reply.body["data"]["partners"] == [
+        {
+            "partnerId": world.tenant.partner_id,
+            "name": world.tenant.partner["name"],
+            "counts": {"active": 1, "inactive": 0, "suspended": 0, "deleted": 0},
+        }
+    ]
+
+
+def check_accounts_create(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 201, reply.text
+    assert reply.body["message"] == "Account created successfully."
+    data = reply.body["data"]
+    assert (data["name"], data["countryCode"], data["partnerId"]) == (
+        SAMPLE_ACCOUNT_NAME,
+        "US",
+        world.tenant.partner_id,
+    )
+    assert data["consumables"] == [
+        {"type": "SEATS", "attributes": {"cap": 10}},
+        {"type": "KBA", "attributes": {"cap": 100}},
+    ]
+    assert (data["usage"], data["status"]) == ({"SEATS": 0}, "active")
+    assert get_data(world, f"/partner/v1/accounts/{data['accountId']}") == data
+
+
+def check_accounts_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Accounts retrieved successfully."
+    (account,) = reply.body["data"]["accounts"]
+    assert account["name"] == SAMPLE_ACCOUNT_NAME and account["usage"] == {"SEATS": 1}
+
+
+def check_accounts_get(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Account retrieved successfully."
+    data = reply.body["data"]
+    assert data["accountId"] == evt["pathParameters"]["accountId"] and data["usage"] == {"SEATS": 1}
+    assert reply.header("ETag")
+
+
+def check_accounts_replace(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Account updated successfully."
+    data = reply.body["data"]
+    assert data["company"] == "Sign Embed Test LLC" and "identifier" not in data  # omitted: reset
+    assert data["consumables"] == [{"type": "SEATS", "attributes": {"cap": 25}}]
+    assert get_data(world, f"/partner/v1/accounts/{data['accountId']}") == data
+
+
+def check_accounts_update(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    data = reply.body["data"]
+    assert data["company"] == "Sign Embed Holdings" and data["identifier"] == "85932577000194"
+
+
+def check_accounts_list_clients(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Clients retrieved successfully."
+    (client,) = reply.body["data"]["clients"]
+    assert client["clientId"] == world.client["clientId"]
+    assert client["accountId"] == evt["pathParameters"]["accountId"]
+
+
+def check_accounts_add_client(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 201, reply.text
+    assert reply.body["message"] == "Client registered successfully."
+    data = reply.body["data"]
+    assert (data["email"], data["name"]) == ("maria.garcia@example.com", "Maria Garcia")
+    assert data["accountId"] == evt["pathParameters"]["accountId"]
+    assert get_data(world, f"/partner/v1/accounts/{data['accountId']}")["usage"] == {"SEATS": 2}
+
+
+def check_accounts_remove_client(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.body["message"] == "Client removed from the account successfully."
+    data = reply.body["data"]
+    assert data["clientId"] == world.client["clientId"] and "accountId" not in data
+    assert data["status"] == "active"
+    account = get_data(world, f"/partner/v1/accounts/{evt['pathParameters']['accountId']}")
+    assert account["usage"] == {"SEATS": 0}
+
+
+CHECKS["partners-create"] = check_partners_create
+CHECKS["partners-list"] = check_partners_list
+CHECKS["partners-get"] = check_partners_get
+CHECKS["partners-update"] = check_partners_update
+CHECKS["partners-remove"] = check_partners_remove
+CHECKS["reports-clients_by_partner"] = check_reports_clients_by_partner
+CHECKS["accounts-create"] = check_accounts_create
+CHECKS["accounts-list"] = check_accounts_list
+CHECKS["accounts-get"] = check_accounts_get
+CHECKS["accounts-replace"] = check_accounts_replace
+CHECKS["accounts-update"] = check_accounts_update
+CHECKS["accounts-list_clients"] = check_accounts_list_clients
+CHECKS["accounts-add_client"] = check_accounts_add_client
+CHECKS["accounts-remove_client"] = check_accounts_remove_client
+
+
 def test_every_sample_event_has_a_check():
     assert sorted(CHECKS) == sorted(ROUTES)
     assert sorted([*CHECKS, *PIPELINE]) == EVENT_NAMES
@@ -838,6 +1026,7 @@ def test_sample_event_runs_through_its_handler(name: str, world: World, operator
         spare = world.api.call("POST", "/partner/v1/credentials", token=world.tenant.token, json_body={})
         assert spare.status == 201, spare.text
         substitutions[SAMPLE_CREDENTIAL_ID] = spare.body["data"]["clientId"]
+    substitutions |= arrange_partner_and_account_samples(name, world)
     if name == "clients-me":  # a user token, for the client the world registered
         substitutions[TOKEN_PLACEHOLDER] = user_token(world)
     elif name not in PUBLIC or name == "oauth-validate_token":
@@ -970,3 +1159,22 @@ def test_deliver_sample_posts_the_signed_event_to_the_webhook(world: World):
         "succeeded",
         1,
     )
+
+
+def test_welcome_email_sample_sends_one_email_through_ses(world: World):
+    # Given the sample: a partner.created bus event whose contact asked for a welcome email
+    evt = sample_event("pipeline-send_welcome_email", {})
+    from moto.ses.models import ses_backends
+
+    outbox = ses_backends[world.stack.account_id][world.stack.region].sent_messages
+    before = len(outbox)
+
+    # When it runs through SendWelcomeEmailFunction, twice (SQS may deliver a message again)
+    assert invoke("pipeline-send_welcome_email", evt) == {"batchItemFailures": []}
+    assert invoke("pipeline-send_welcome_email", evt) == {"batchItemFailures": []}
+
+    # Then exactly one email went to the contact, from the template's sender, naming the partner
+    (sent,) = outbox[before:]
+    assert sent.source == "welcome@example.com"
+    assert sent.destinations["ToAddresses"] == ["jane.doe@west.acme.example"]
+    assert "Acme West" in sent.subject and "Hello Jane" in sent.body

@@ -106,11 +106,8 @@ def _standing_of(client_id: str, tenant_id: str, partner_id: str) -> _Standing:
     credential = next((i for i in found if i["SK"] == "CREDENTIAL"), None)
     partner = next((i for i in found if i["SK"].startswith("PARTNER#")), None)
     partner_active = not tenant_id or bool(partner and partner.get("status") == "active")
-    if partner_active and partner and len(partner["path"]) > 1:
-        # A sub-partner works only while every partner above it is active too.
-        ancestors = [partners.key(tenant_id, p) for p in partner["path"][:-1]]
-        above = batch_get({table: ancestors})[table]
-        partner_active = len(above) == len(ancestors) and all(a.get("status") == "active" for a in above)
+    if partner_active and partner:  # a sub-partner works only while every partner above it is active
+        partner_active = partners.all_active(tenant_id, partner["path"][:-1])
     standing = _Standing(
         credential_active=bool(credential and credential.get("status") == "active"),
         partner_active=partner_active,

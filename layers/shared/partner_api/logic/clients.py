@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from partner_api.auth.principal import Principal
+from partner_api.config import settings
 from partner_api.errors import (
     AccountNotFound,
     ClientAlreadyExists,
@@ -26,8 +27,8 @@ from partner_api.logic.pages import Page
 from partner_api.logic.versions import require_match
 from partner_api.models.clients import OPTIONAL_FIELDS, ClientCreate, ClientListQuery, ClientPatch
 from partner_api.statuses import LIVE_STATUSES
-from partner_api.store import accounts, clients, pages, partners
-from partner_api.store.dynamo import TransactionConflict, transact
+from partner_api.store import accounts, clients, keys, pages, partners
+from partner_api.store.dynamo import TransactionConflict, batch_get, transact
 from partner_api.store.events import Actor, diff, event_about
 
 # Fields whose changes an event records (never secrets; clients have none).
@@ -45,9 +46,7 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
             raise MissingParameters(
                 "Required parameter name is missing.", details=[FieldIssue("name", "required")]
             )
-    owner_path = tree.owner_path(caller, fields.pop("partnerId", None))
-    if fields.get("accountId"):
-        _require_account(caller, fields["accountId"])
+    owner_path = _placement(caller, fields.pop("partnerId", None), fields.get("accountId"))
     now = now_iso()
     record = {
         **fields,
@@ -319,8 +318,27 @@ def _email_taken() -> ClientAlreadyExists:
     return ClientAlreadyExists(details=[FieldIssue("email", "already registered")])
 
 
+def _placement(caller: Principal, partner_id: str | None, account_id: str | None) -> list[str]:
+    """A new client's owner path, with its owner and account checked visible in one read."""
+    table = settings().tenants_table
+    own = not partner_id or partner_id == caller.partner_id
+    wanted = [] if own else [partners.key(caller.tenant_id, str(partner_id))]
+    if account_id:
+        wanted.append(accounts.key(caller.tenant_id, account_id))
+    found = {i["SK"]: i for i in batch_get({table: wanted})[table]} if wanted else {}
+    path = list(caller.partner_path)
+    if not own:
+        path = list(tree.seen_partner(caller, found.get(keys.partner(str(partner_id))))["path"])
+    if account_id:
+        _seen_account(caller, found.get(keys.account(account_id)))
+    return path
+
+
 def _require_account(caller: Principal, account_id: str) -> dict[str, Any]:
-    item = accounts.find(caller.tenant_id, account_id)
+    return _seen_account(caller, accounts.find(caller.tenant_id, account_id))
+
+
+def _seen_account(caller: Principal, item: dict[str, Any] | None) -> dict[str, Any]:
     if item is None or not caller.sees_partner(item.get("partnerPath", [])):
         raise AccountNotFound(details=[FieldIssue("accountId", "no such account visible to the caller")])
     return item

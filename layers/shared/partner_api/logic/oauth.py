@@ -36,6 +36,8 @@ def authenticate_client(client_id: str, client_secret: str) -> dict[str, Any]:
         partner = partners.find(credential["tenantId"], credential["partnerId"])
         if partner is None or partner["status"] != "active":
             raise InvalidClient()
+        if not partners.all_active(credential["tenantId"], partner["path"][:-1]):
+            raise InvalidClient()  # a sub-partner of an inactive partner is inactive too
     return credential
 
 

@@ -14,7 +14,19 @@ def visible_partner(
 ) -> dict[str, Any]:
     """The partner ``partner_id`` if it is the caller or below it; anything else is not found
     (another tenant's and an ancestor's partners look exactly like missing ones)."""
-    item = partners.find(caller.tenant_id, partner_id)
+    return seen_partner(
+        caller, partners.find(caller.tenant_id, partner_id), allow_deleted=allow_deleted, field=field
+    )
+
+
+def seen_partner(
+    caller: Principal,
+    item: dict[str, Any] | None,
+    *,
+    allow_deleted: bool = False,
+    field: str | None = "partnerId",
+) -> dict[str, Any]:
+    """``item`` (a partner item already read) if the caller may see it; else not found."""
     if (
         item is None
         or not caller.sees_partner(item["path"])

@@ -7,7 +7,7 @@ from typing import Any
 from partner_api.config import settings
 from partner_api.statuses import LIVE_STATUSES, STATUSES
 from partner_api.store import keys
-from partner_api.store.dynamo import delete, get, put, query, update
+from partner_api.store.dynamo import batch_get, delete, get, put, query, update
 from partner_api.store.items import from_item
 
 ROOTS_COUNTER = {"PK": "PLATFORM", "SK": "COUNTS#ROOT_PARTNERS"}  # root partners by status
@@ -23,6 +23,15 @@ def counts_key(tenant_id: str, partner_id: str) -> dict[str, str]:
 
 def find(tenant_id: str, partner_id: str) -> dict[str, Any] | None:
     return get(settings().tenants_table, key(tenant_id, partner_id))
+
+
+def all_active(tenant_id: str, partner_ids: list[str]) -> bool:
+    """Whether every one of these partners exists and is active (one ``BatchGetItem``)."""
+    if not partner_ids:
+        return True
+    table = settings().tenants_table
+    found = batch_get({table: [key(tenant_id, p) for p in partner_ids]})[table]
+    return len(found) == len(partner_ids) and all(p.get("status") == "active" for p in found)
 
 
 def reference_put(tenant_id: str, reference: str, partner_id: str) -> dict[str, Any]:

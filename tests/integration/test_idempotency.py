@@ -113,3 +113,25 @@ def test_operator_posts_are_idempotent_too(api: Api, operator_token: str):
     assert second.body == first.body  # the same partner and the same one-time secret
     listed = api.call("GET", "/admin/v1/partners", token=operator_token, query={"q": "once"})
     assert listed.body["data"]["pagination"]["total"] == 1
+
+
+def test_sub_partner_account_and_account_client_posts_replay_once(api: Api, tenant: Tenant):
+    # Given each new POST route sent twice with one key
+    def twice(path: str, body: dict[str, object], key: str) -> dict[str, object]:
+        headers = {"Idempotency-Key": key}
+        first = api.call("POST", path, token=tenant.token, json_body=body, headers=headers)
+        second = api.call("POST", path, token=tenant.token, json_body=body, headers=headers)
+        # Then the second replays the first: same status and body, nothing created twice
+        assert first.status == second.status == 201, (first.text, second.text)
+        assert second.body == first.body and second.header("Idempotent-Replayed") == "true"
+        return dict(first.body["data"])
+
+    twice("/partner/v1/partners", {"name": "West"}, "sub-1")
+    account = twice("/partner/v1/accounts", {"name": "Retail", "countryCode": "US"}, "account-1")
+    twice(f"/partner/v1/accounts/{account['accountId']}/clients", BODY, "account-client-1")
+
+    children = api.call("GET", "/partner/v1/partners", token=tenant.token).body["data"]
+    accounts = api.call("GET", "/partner/v1/accounts", token=tenant.token).body["data"]
+    assert (children["pagination"]["total"], accounts["pagination"]["total"], total(api, tenant)) == (1, 1, 1)
+    again = api.call("GET", f"/partner/v1/accounts/{account['accountId']}", token=tenant.token)
+    assert again.body["data"]["usage"] == {"SEATS": 1}

@@ -51,7 +51,8 @@ AccountStatus = Literal["active", "inactive"]
 
 
 class ConsumableAttributes(InputModel):
-    cap: Annotated[int, Field(ge=0, le=1_000_000_000)]
+    # Strict: "3" and true are not caps (a lenient parse would store them as 3 and 1).
+    cap: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
 
 
 class Consumable(InputModel):

@@ -145,7 +145,8 @@ def test_counts_change_drops_moves_that_cancel_out(tenants_table: str):
 def test_counts_change_applies_in_one_dynamodb_transaction(stack: Stack):
     # Given zeroed counters for root > a > (b, c), in the template's tenants table
     table = stack.physical_ids["TenantsTable"]
-    transact([partners.counts_put("root", ["root", p] if p != "root" else ["root"]) for p in ("root", "a", "b", "c")])
+    paths = (["root"], ["root", "a"], ["root", "a", "b"], ["root", "a", "c"])
+    transact([partners.counts_put("root", path) for path in paths])
     transact(partners.counts_change("root", [(["root", "a", "b"], "active", 1)]))
 
     # When a client moves from b (active) to c (suspended)

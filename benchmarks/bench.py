@@ -528,7 +528,7 @@ def aws_calls(client: Client, recorder: Recorder) -> Findings:
     account_path = f"/partner/v1/accounts/{account['accountId']}"
     measure("accounts", "get", ONE, get(account_path), get(account_path))
     measure(
-        "accounts", "list page", Budget(1, 4, "<=4"), get("/partner/v1/accounts"), get("/partner/v1/accounts")
+        "accounts", "list page", Budget(1, 3, "<=3"), get("/partner/v1/accounts"), get("/partner/v1/accounts")
     )
     measure(
         "partners",

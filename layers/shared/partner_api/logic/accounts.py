@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from partner_api.auth.principal import Principal
-from partner_api.config import settings
 from partner_api.errors import (
     AccountAlreadyExists,
     AccountNotFound,
@@ -23,7 +22,7 @@ from partner_api.errors import (
 from partner_api.ids import new_id, now_iso
 from partner_api.logic import clients as client_logic
 from partner_api.logic import tree
-from partner_api.logic.pages import Page, subtree_list_page
+from partner_api.logic.pages import Page, replace_items, subtree_list_page
 from partner_api.logic.versions import require_match
 from partner_api.models.accounts import (
     AccountCreate,
@@ -34,7 +33,7 @@ from partner_api.models.accounts import (
 )
 from partner_api.models.clients import ClientCreate, ClientPatch
 from partner_api.store import accounts, clients, keys
-from partner_api.store.dynamo import TransactionConflict, batch_get, transact
+from partner_api.store.dynamo import TransactionConflict, transact
 from partner_api.store.events import Actor, diff, event_about
 
 AUDITED_FIELDS = ("name", "company", "countryCode", "identifier", "consumables", "status")
@@ -102,18 +101,12 @@ def list_page(caller: Principal, query: AccountListQuery) -> tuple[Page, dict[st
         keys.accounts_of(caller.tenant_id),
         query,
         (clauses, names, values),
+        companion=lambda entry: accounts.seats_key(
+            caller.tenant_id, entry["SK"].removeprefix(keys.account(""))
+        ),
     )
-    table = settings().tenants_table
-    wanted = [accounts.seats_key(caller.tenant_id, a["accountId"]) for a in page.items]
-    used = accounts.seats_used(batch_get({table: wanted})[table], caller.tenant_id) if wanted else {}
-    return Page(
-        [accounts.record_of(i) for i in page.items],
-        page.limit,
-        page.offset,
-        page.total,
-        page.has_more,
-        page.next_cursor,
-    ), used
+    used = accounts.seats_used(page.companions, caller.tenant_id)
+    return replace_items(page, [accounts.record_of(i) for i in page.items]), used
 
 
 def replace(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from partner_api.auth.principal import Principal
@@ -19,6 +21,7 @@ class Page:
     total: int
     has_more: bool
     next_cursor: str | None
+    companions: list[dict[str, Any]] = field(default_factory=list)  # items read alongside
 
     def pagination(self) -> dict[str, Any]:
         shown: dict[str, Any] = {
@@ -30,6 +33,11 @@ class Page:
         if self.next_cursor:
             shown["nextCursor"] = self.next_cursor
         return shown
+
+
+def replace_items(page: Page, items: list[dict[str, Any]]) -> Page:
+    """The same page holding ``items`` (say, records stripped of their keys)."""
+    return dataclasses.replace(page, items=items)
 
 
 def read_page(spec: pages.IndexQuery, query: ListQuery) -> Page:
@@ -51,9 +59,11 @@ def subtree_list_page(
     partition: str,
     query: ListQuery,
     extra: tuple[list[str], dict[str, str], dict[str, Any]] = ([], {}, {}),
+    companion: Callable[[dict[str, Any]], dict[str, str]] | None = None,
 ) -> Page:
     """A page of the tenants table's ``ListIndex`` partition ``partition`` (credentials, webhooks...),
-    limited to the caller's subtree and ``extra`` filter clauses; whole items, oldest first."""
+    limited to the caller's subtree and ``extra`` filter clauses; whole items, oldest first.
+    ``companion`` names one more item per entry to read in the same call (``Page.companions``)."""
     clauses, names, values = list(extra[0]), dict(extra[1]), dict(extra[2])
     path_clauses, path_names, path_values = pages.subtree_filter(caller.partner_path)
     clauses += path_clauses
@@ -71,7 +81,7 @@ def subtree_list_page(
         scope="|".join([kind, caller.tenant_id, *caller.partner_path]),
     )
     found = pages.read_keys(spec, limit=query.limit, offset=query.offset, cursor=query.cursor)
-    items = pages.fetch_items(settings().tenants_table, found.keys)
+    items, companions = pages.fetch_items(settings().tenants_table, found.keys, companion)
     return Page(
         items,
         query.limit,
@@ -79,4 +89,5 @@ def subtree_list_page(
         pages.count(spec),
         found.has_more,
         found.next_cursor,
+        companions,
     )

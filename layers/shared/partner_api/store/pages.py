@@ -7,6 +7,7 @@ which are index entries, never full items); callers then fetch the page's full i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,14 +106,23 @@ def count(spec: IndexQuery) -> int:
             return total
 
 
-def fetch_items(table: str, index_entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The whole items behind a page of index entries, in the page's order (one BatchGetItem
-    per 100); an entry whose item vanished in between is skipped, not invented."""
+def fetch_items(
+    table: str,
+    index_entries: list[dict[str, Any]],
+    companion: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The whole items behind a page of index entries, in the page's order, and the items found
+    at ``companion(entry)`` keys (say, each account's seat item), all in one BatchGetItem per
+    100 keys; an entry whose item vanished in between is skipped, not invented."""
     from partner_api.store.dynamo import batch_get
 
-    found = batch_get({table: [{"PK": e["PK"], "SK": e["SK"]} for e in index_entries]})[table]
+    wanted = [{"PK": e["PK"], "SK": e["SK"]} for e in index_entries]
+    extra = [companion(e) for e in index_entries] if companion else []
+    found = batch_get({table: wanted + extra})[table]
     by_key = {(i["PK"], i["SK"]): i for i in found}
-    return [by_key[(e["PK"], e["SK"])] for e in index_entries if (e["PK"], e["SK"]) in by_key]
+    items = [by_key[(e["PK"], e["SK"])] for e in index_entries if (e["PK"], e["SK"]) in by_key]
+    companions = [by_key[(k["PK"], k["SK"])] for k in extra if (k["PK"], k["SK"]) in by_key]
+    return items, companions
 
 
 def subtree_filter(

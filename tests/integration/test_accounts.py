@@ -421,6 +421,7 @@ def test_create_refuses_a_name_with_anything_but_letters_and_digits(
     reply = api.call("POST", ACCOUNTS, token=tenant.token, json_body={"name": name, "countryCode": "US"})
 
     assert_error(reply, 400, "INVALID_PARAMETER", field="name")
+    assert reply.body["details"] == [{"field": "name", "issue": "must be letters and digits only"}]
     assert tables.accounts(tenant.partner_id) == []
 
 

@@ -42,7 +42,13 @@ def _one_per_type(consumables: list[Consumable] | None) -> list[Consumable] | No
     return consumables
 
 
-AccountName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9]+$")]
+def _letters_and_digits(value: str) -> str:
+    if not (value.isascii() and value.isalnum()):
+        raise ValueError("must be letters and digits only")
+    return value
+
+
+AccountName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_letters_and_digits)]
 CountryCode = Annotated[str, AfterValidator(_country)]
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 Identifier = Annotated[str, Field(min_length=1, max_length=100)]

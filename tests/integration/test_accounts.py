@@ -10,20 +10,16 @@ one request at a time per process.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from local.stack import Stack
-from partner_api.auth.principal import PARTNER_SCOPES, Principal
 from partner_api.errors import SeatLimitExceeded
 from partner_api.logic import clients as client_logic
 from partner_api.models.clients import ClientCreate, ClientPatch
-from partner_api.store.events import Actor
 from tests.conftest import Credential, Tenant, token_for
 from tests.support.apigw import Api, Reply
 from tests.support.clients import (
@@ -37,6 +33,7 @@ from tests.support.clients import (
     register,
     remove,
 )
+from tests.support.logic_callers import actor_of, on_threads, principal_of
 
 ACCOUNTS = "/partner/v1/accounts"
 PARTNERS = "/partner/v1/partners"
@@ -183,49 +180,6 @@ def member(api: Api, root: Tenant, name: str) -> Member:
     data = assert_success(reply, 201, "Credential created successfully.")
     credential = Credential(data["clientId"], data["clientSecret"])
     return Member(partner, credential, token_for(api, credential))
-
-
-def principal_of(tenant: Tenant) -> Principal:
-    """The caller a root partner's full-scope token authenticates as."""
-    return Principal(
-        client_id=tenant.credential.client_id,
-        token_use="partner",
-        scopes=frozenset(PARTNER_SCOPES),
-        tenant_id=tenant.partner_id,
-        partner_id=tenant.partner_id,
-        partner_path=(tenant.partner_id,),
-        subject=tenant.credential.client_id,
-    )
-
-
-def actor_of(tenant: Tenant, request_id: str) -> Actor:
-    return Actor(
-        type="partner",
-        client_id=tenant.credential.client_id,
-        partner_id=tenant.partner_id,
-        request_id=request_id,
-    )
-
-
-def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` on ``count`` threads released together; each result is its return value or
-    the exception it raised."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait(timeout=60)
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 # --- POST /partner/v1/accounts -------------------------------------------------------------------------
@@ -1030,7 +984,7 @@ def test_ten_concurrent_registrations_into_three_free_seats_seat_exactly_three(
         body = ClientCreate(name=f"Racer {i}", email=f"racer{i}@example.com", accountId=account_id)
         return client_logic.register(caller, actor_of(tenant, f"race-{i}"), body)
 
-    results = all_at_once(10, attempt)
+    results = on_threads(10, attempt, released_together=True)
 
     # Then exactly 3 succeed and 7 are refused for the cap
     won = [r for r in results if isinstance(r, dict)]
@@ -1070,7 +1024,7 @@ def test_ten_concurrent_activations_against_three_free_seats_activate_exactly_th
             caller, actor_of(tenant, f"wake-{i}"), sleepers[i], ClientPatch(status="active"), None
         )
 
-    results = all_at_once(10, attempt)
+    results = on_threads(10, attempt, released_together=True)
 
     # Then exactly 3 are active and 7 were refused for the cap
     won = [r for r in results if isinstance(r, dict)]

@@ -22,11 +22,9 @@ from typing import Any
 
 import pytest
 
-from partner_api.auth.principal import PARTNER_SCOPES, Principal
 from partner_api.errors import ClientAlreadyExists, PreconditionFailed
 from partner_api.logic import clients as logic
 from partner_api.models.clients import ClientCreate, ClientPatch
-from partner_api.store.events import Actor
 from tests.conftest import Tenant
 from tests.support.apigw import Api, Reply
 from tests.support.clients import (
@@ -40,6 +38,7 @@ from tests.support.clients import (
     register,
     remove,
 )
+from tests.support.logic_callers import actor_of, on_threads, principal_of
 
 
 @pytest.fixture
@@ -227,28 +226,6 @@ def test_a_restore_racing_a_registration_of_the_same_email_lets_one_win(
 # --------------------------------------------------------------------------- logic level, forced overlap
 
 
-def principal_of(tenant: Tenant) -> Principal:
-    """The caller a tenant's full-scope token authenticates as."""
-    return Principal(
-        client_id=tenant.credential.client_id,
-        token_use="partner",
-        scopes=frozenset(PARTNER_SCOPES),
-        tenant_id=tenant.partner_id,
-        partner_id=tenant.partner_id,
-        partner_path=(tenant.partner_id,),
-        subject=tenant.credential.client_id,
-    )
-
-
-def actor_of(tenant: Tenant, i: int) -> Actor:
-    return Actor(
-        type="partner",
-        client_id=tenant.credential.client_id,
-        partner_id=tenant.partner_id,
-        request_id=f"req-{i}",
-    )
-
-
 def hold_first_call(monkeypatch: pytest.MonkeyPatch, target: str, parties: int, *, after: bool) -> None:
     """Make each thread's first call of ``target`` wait (``after`` it returns, or before it runs)
     until ``parties`` threads have made theirs; later calls (retries) pass straight through."""
@@ -270,24 +247,6 @@ def hold_first_call(monkeypatch: pytest.MonkeyPatch, target: str, parties: int, 
     monkeypatch.setattr(target, held)
 
 
-def on_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` on ``count`` threads; each result is its return value or the exception it raised."""
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_registrations_reaching_the_store_together_make_one_client(
     tenant: Tenant, stored: Stored, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -300,7 +259,7 @@ def test_registrations_reaching_the_store_together_make_one_client(
         20,
         lambda i: logic.register(
             caller,
-            actor_of(tenant, i),
+            actor_of(tenant, f"req-{i}"),
             ClientCreate(name=f"Racer {i}", email=f"{'RACE' if i % 2 else 'race'}@x.io"),
         ),
     )
@@ -330,7 +289,7 @@ def test_updates_that_all_read_before_any_writes_lose_nothing(
         10,
         lambda i: logic.update(
             caller,
-            actor_of(tenant, i),
+            actor_of(tenant, f"req-{i}"),
             cid,
             ClientPatch(title=f"Title {i}", status=statuses[i % len(statuses)]),
             None,
@@ -360,7 +319,7 @@ def test_removals_that_all_read_before_any_writes_remove_once(
     caller = principal_of(tenant)
 
     # When they run
-    results = on_threads(10, lambda i: logic.remove(caller, actor_of(tenant, i), cid, None))
+    results = on_threads(10, lambda i: logic.remove(caller, actor_of(tenant, f"req-{i}"), cid, None))
 
     # Then all answer with the one removal
     assert all(isinstance(r, dict) for r in results), results

@@ -19,10 +19,8 @@ import pytest
 from local.run import GatewayResponses, InProcessRunner
 from local.stack import Stack
 from local.triggers import Triggers
-from partner_api.auth.principal import PARTNER_SCOPES, Principal
 from partner_api.errors import PartnerNotEmpty, PartnerNotFound
 from partner_api.models.clients import ClientCreate
-from partner_api.store.events import Actor
 from tests.conftest import Credential, Tenant, shared_session, token_for
 from tests.support.apigw import Api, Reply
 from tests.support.clients import (
@@ -35,6 +33,7 @@ from tests.support.clients import (
     assert_success,
     register,
 )
+from tests.support.logic_callers import actor_of, on_threads, principal_of
 
 PARTNERS = "/partner/v1/partners"
 CREDENTIALS = "/partner/v1/credentials"
@@ -161,46 +160,6 @@ def forget_standing() -> None:
     from partner_api.auth import tokens
 
     tokens.forget_standing()
-
-
-def principal_of(tenant: Tenant) -> Principal:
-    """The caller a root partner's full-scope token authenticates as."""
-    return Principal(
-        client_id=tenant.credential.client_id,
-        token_use="partner",
-        scopes=frozenset(PARTNER_SCOPES),
-        tenant_id=tenant.partner_id,
-        partner_id=tenant.partner_id,
-        partner_path=(tenant.partner_id,),
-        subject=tenant.credential.client_id,
-    )
-
-
-def actor_of(tenant: Tenant, request_id: str) -> Actor:
-    return Actor(
-        type="partner",
-        client_id=tenant.credential.client_id,
-        partner_id=tenant.partner_id,
-        request_id=request_id,
-    )
-
-
-def on_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` on ``count`` threads; each result is its return value or the exception raised."""
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def hold_writes_until_both_read(monkeypatch: pytest.MonkeyPatch, targets: list[str]) -> None:

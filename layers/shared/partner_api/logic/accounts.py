@@ -185,7 +185,7 @@ def add_client(
 ) -> tuple[dict[str, Any], bool]:
     """Create-or-update by email: a new client in the account (``True``), or the caller's live
     client with that email updated with the fields given and moved into the account."""
-    get(caller, account_id)
+    get(caller, account_id)  # the path's account first: 404 before anything about the email
     fields = body.given()
     if fields.get("accountId") not in (None, account_id):
         raise InvalidInput(

@@ -28,9 +28,8 @@ from partner_api.logic.versions import require_match
 from partner_api.models.partners import ParentRef, PartnerListQuery, PartnerPatch, SubPartnerCreate
 from partner_api.statuses import STATUSES
 from partner_api.store import keys, partners
-from partner_api.store.dynamo import TransactionConflict, batch_get, query, transact
+from partner_api.store.dynamo import TransactionConflict, batch_get, transact
 from partner_api.store.events import Actor
-from partner_api.store.items import from_item
 
 MAX_DEPTH = 5  # levels below the root
 _OPTIMISTIC_RETRIES = 5
@@ -75,9 +74,10 @@ def get(caller: Principal, partner_id: str) -> tuple[dict[str, Any], dict[str, A
 
 def list_children(caller: Principal, query_: PartnerListQuery) -> tuple[Page, dict[str, Any]]:
     """A page of one partner's children (default: the caller's), oldest first, and that parent."""
-    parent = caller.partner_id
-    if query_.parentId and query_.parentId != caller.partner_id:
-        parent = visible_partner(caller, query_.parentId, allow_deleted=True, field="parentId")["partnerId"]
+    parent_record = visible_partner(
+        caller, query_.parentId or caller.partner_id, allow_deleted=True, field="parentId"
+    )
+    parent = parent_record["partnerId"]
     clauses, names, values = ["#status <> :deleted"], {"#status": "status"}, {":deleted": "deleted"}
     if query_.status:
         clauses, values = ["#status = :status"], {":status": query_.status}
@@ -91,8 +91,6 @@ def list_children(caller: Principal, query_: PartnerListQuery) -> tuple[Page, di
         query_,
         (clauses, names, values),
     )
-    parent_record = partners.find(caller.tenant_id, parent)
-    assert parent_record is not None  # seen above, and partners are never hard-deleted
     return page, parent_record
 
 
@@ -127,7 +125,6 @@ def remove(caller: Principal, actor: Actor, partner_id: str, if_match: str | Non
     """Soft-delete a descendant with no live children and no live clients; removing a removed
     partner answers the same and records nothing. A partner cannot remove itself."""
     if partner_id == caller.partner_id:
-        visible_partner(caller, partner_id, field=None)
         raise Forbidden("A partner cannot delete itself.")
     for _ in range(_OPTIMISTIC_RETRIES):
         before, _parent = get(caller, partner_id)
@@ -179,7 +176,11 @@ def _parent(caller: Principal, wanted: ParentRef | None) -> dict[str, Any]:
     if wanted.partnerId:
         return visible_partner(caller, wanted.partnerId, field="parent.partnerId")
     assert wanted.name is not None
-    named = [p for p in _partners_named(caller, wanted.name) if p["status"] != "deleted"]
+    named = [
+        p
+        for p in partners.named(caller.tenant_id, wanted.name)
+        if p["status"] != "deleted" and caller.sees_partner(p["path"])
+    ]
     if not named:
         raise PartnerNotFound(details=[FieldIssue("parent.name", "no such partner visible to the caller")])
     if len(named) > 1:
@@ -188,32 +189,6 @@ def _parent(caller: Principal, wanted: ParentRef | None) -> dict[str, Any]:
             details=[FieldIssue("parent.name", "matches more than one partner")],
         )
     return named[0]
-
-
-def _partners_named(caller: Principal, name: str) -> list[dict[str, Any]]:
-    """The caller's subtree's partners whose name is ``name`` (case-insensitive). Names are not
-    keys, so this filters the tenant's partner items; parents are named rarely and trees are small."""
-    wanted = name.lower()
-    matches: list[dict[str, Any]] = []
-    start_key = None
-    while True:
-        response = query(
-            settings().tenants_table,
-            index=None,
-            key_condition="#pk = :pk AND begins_with(#sk, :prefix)",
-            names={"#pk": "PK", "#sk": "SK"},
-            values={":pk": keys.tenant(caller.tenant_id), ":prefix": keys.partner("")},
-            limit=0,
-            start_key=start_key,
-            consistent=True,
-        )
-        for raw in response.get("Items", []):
-            item = from_item(raw)
-            if item["name"].lower() == wanted and caller.sees_partner(item["path"]):
-                matches.append(item)
-        start_key = response.get("LastEvaluatedKey")
-        if not start_key:
-            return matches
 
 
 def _visible_parent(caller: Principal, record: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from partner_api.config import settings
 from partner_api.store import keys
-from partner_api.store.dynamo import batch_get, delete, get, put, update
+from partner_api.store.dynamo import batch_get, claim, get, put, release, update
 
 
 def key(tenant_id: str, account_id: str) -> dict[str, str]:
@@ -71,22 +71,17 @@ def record_of(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("PK", "SK", "listPK", "listSK", "search", "ownerPath")}
 
 
+def name_key(tenant_id: str, name: str) -> dict[str, str]:
+    return {"PK": keys.tenant(tenant_id), "SK": keys.account_name(name.lower())}
+
+
 def name_claim(tenant_id: str, name: str, account_id: str) -> dict[str, Any]:
     """Take an account name (case-insensitive, per tenant); fails when another account holds it."""
-    return put(
-        settings().tenants_table,
-        {"PK": keys.tenant(tenant_id), "SK": keys.account_name(name.lower()), "accountId": account_id},
-        condition="attribute_not_exists(PK)",
-    )
+    return claim(settings().tenants_table, name_key(tenant_id, name), "accountId", account_id)
 
 
 def name_release(tenant_id: str, name: str, account_id: str) -> dict[str, Any]:
-    return delete(
-        settings().tenants_table,
-        {"PK": keys.tenant(tenant_id), "SK": keys.account_name(name.lower())},
-        condition="accountId = :me",
-        values={":me": account_id},
-    )
+    return release(settings().tenants_table, name_key(tenant_id, name), "accountId", account_id)
 
 
 def seats_put(tenant_id: str, account_id: str, cap: int | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from partner_api.config import settings
 from partner_api.store import keys
-from partner_api.store.dynamo import batch_get, delete, get, put
+from partner_api.store.dynamo import batch_get, claim, get, put, release
 from partner_api.store.pages import IndexQuery
 
 LIVE_INDEX = "LiveIndex"  # every client not deleted, oldest first
@@ -77,20 +77,11 @@ def replace_put(record: dict[str, Any], expected_version: int) -> dict[str, Any]
 
 def email_claim(tenant_id: str, email: str, client_id: str) -> dict[str, Any]:
     """Take an email for a client; fails when a live client of the tenant holds it."""
-    return put(
-        settings().users_table,
-        {**email_key(tenant_id, email), "clientId": client_id},
-        condition="attribute_not_exists(PK)",
-    )
+    return claim(settings().users_table, email_key(tenant_id, email), "clientId", client_id)
 
 
 def email_release(tenant_id: str, email: str, client_id: str) -> dict[str, Any]:
-    return delete(
-        settings().users_table,
-        email_key(tenant_id, email),
-        condition="clientId = :me",
-        values={":me": client_id},
-    )
+    return release(settings().users_table, email_key(tenant_id, email), "clientId", client_id)
 
 
 def list_spec(

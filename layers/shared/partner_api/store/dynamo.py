@@ -132,6 +132,17 @@ def check(
     return {"ConditionCheck": op}
 
 
+def claim(table: str, key: dict[str, str], owner_attr: str, owner_id: str) -> dict[str, Any]:
+    """The transaction item taking a uniqueness item (an email, a reference, a name) for
+    ``owner_id``; it fails while anyone holds it."""
+    return put(table, {**key, owner_attr: owner_id}, condition="attribute_not_exists(PK)")
+
+
+def release(table: str, key: dict[str, str], owner_attr: str, owner_id: str) -> dict[str, Any]:
+    """The transaction item giving a uniqueness item back; it fails unless ``owner_id`` holds it."""
+    return delete(table, key, condition=f"{owner_attr} = :me", values={":me": owner_id})
+
+
 def _conditions(
     op: dict[str, Any], condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
 ) -> None:
@@ -179,6 +190,37 @@ def query(
         params["Select"] = "COUNT"
     with translated_errors():
         return dict(ddb().query(**params))
+
+
+def items_with_prefix(
+    table: str,
+    partition: str,
+    prefix: str,
+    *,
+    filter_expression: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every item of one partition whose sort key starts with ``prefix`` (and passes the filter),
+    read consistently, page after page. For small sets only: a tenant's webhooks or partners."""
+    found: list[dict[str, Any]] = []
+    start = None
+    while True:
+        response = query(
+            table,
+            index=None,
+            key_condition="#pk = :pk AND begins_with(#sk, :prefix)",
+            names={"#pk": "PK", "#sk": "SK", **(names or {})},
+            values={":pk": partition, ":prefix": prefix, **(values or {})},
+            limit=0,
+            start_key=start,
+            filter_expression=filter_expression,
+            consistent=True,
+        )
+        found.extend(from_item(i) for i in response.get("Items", []))
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return found
 
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem call, a DynamoDB limit

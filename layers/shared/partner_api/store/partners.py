@@ -7,8 +7,7 @@ from typing import Any
 from partner_api.config import settings
 from partner_api.statuses import LIVE_STATUSES, STATUSES
 from partner_api.store import keys
-from partner_api.store.dynamo import batch_get, delete, get, put, query, update
-from partner_api.store.items import from_item
+from partner_api.store.dynamo import batch_get, claim, get, items_with_prefix, put, release, update
 
 ROOTS_COUNTER = {"PK": "PLATFORM", "SK": "COUNTS#ROOT_PARTNERS"}  # root partners by status
 
@@ -34,21 +33,16 @@ def all_active(tenant_id: str, partner_ids: list[str]) -> bool:
     return len(found) == len(partner_ids) and all(p.get("status") == "active" for p in found)
 
 
+def reference_key(tenant_id: str, reference: str) -> dict[str, str]:
+    return {"PK": keys.tenant(tenant_id), "SK": keys.reference(reference.lower())}
+
+
 def reference_put(tenant_id: str, reference: str, partner_id: str) -> dict[str, Any]:
-    return put(
-        settings().tenants_table,
-        {"PK": keys.tenant(tenant_id), "SK": keys.reference(reference.lower()), "partnerId": partner_id},
-        condition="attribute_not_exists(PK)",
-    )
+    return claim(settings().tenants_table, reference_key(tenant_id, reference), "partnerId", partner_id)
 
 
 def reference_delete(tenant_id: str, reference: str, partner_id: str) -> dict[str, Any]:
-    return delete(
-        settings().tenants_table,
-        {"PK": keys.tenant(tenant_id), "SK": keys.reference(reference.lower())},
-        condition="partnerId = :me",
-        values={":me": partner_id},
-    )
+    return release(settings().tenants_table, reference_key(tenant_id, reference), "partnerId", partner_id)
 
 
 def counts_put(tenant_id: str, path: list[str]) -> dict[str, Any]:
@@ -125,30 +119,23 @@ def close_counts(tenant_id: str, partner_id: str) -> dict[str, Any]:
 def counters_in(tenant_id: str, partner_path: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
     """The counter items of a partner and all its descendants (a query over the tenant's
     counters; a subtree is selected by the path each counter carries)."""
-    names = {"#pk": "PK", "#sk": "SK"}
-    values: dict[str, Any] = {":pk": keys.tenant(tenant_id), ":prefix": keys.counts("")}
-    subtree = None
-    if len(partner_path) > 1:  # a root's subtree is the whole tenant
-        subtree = "contains(#path, :me)"
-        names["#path"], values[":me"] = "path", partner_path[-1]
-    found: list[dict[str, Any]] = []
-    start_key = None
-    while True:
-        response = query(
-            settings().tenants_table,
-            index=None,
-            key_condition="#pk = :pk AND begins_with(#sk, :prefix)",
-            names=names,
-            values=values,
-            limit=0,
-            start_key=start_key,
-            filter_expression=subtree,
-            consistent=True,
-        )
-        found += [from_item(i) for i in response.get("Items", [])]
-        start_key = response.get("LastEvaluatedKey")
-        if not start_key:
-            return found
+    if len(partner_path) <= 1:  # a root's subtree is the whole tenant
+        return items_with_prefix(settings().tenants_table, keys.tenant(tenant_id), keys.counts(""))
+    return items_with_prefix(
+        settings().tenants_table,
+        keys.tenant(tenant_id),
+        keys.counts(""),
+        filter_expression="contains(#path, :me)",
+        names={"#path": "path"},
+        values={":me": partner_path[-1]},
+    )
+
+
+def named(tenant_id: str, name: str) -> list[dict[str, Any]]:
+    """The tenant's partners called ``name`` in any case. Names are not keys, so this reads the
+    tenant's partner items; parents are named rarely and trees are small."""
+    found = items_with_prefix(settings().tenants_table, keys.tenant(tenant_id), keys.partner(""))
+    return [p for p in found if p["name"].lower() == name.lower()]
 
 
 def partner_put(

@@ -6,8 +6,7 @@ from typing import Any
 
 from partner_api.config import settings
 from partner_api.store import keys
-from partner_api.store.dynamo import ConditionFailed, get, put, put_new, query, update_one
-from partner_api.store.items import from_item
+from partner_api.store.dynamo import ConditionFailed, get, items_with_prefix, put, put_new, update_one
 
 
 def key(tenant_id: str, webhook_id: str) -> dict[str, str]:
@@ -53,24 +52,15 @@ def replace_put(record: dict[str, Any], expected_version: int) -> dict[str, Any]
 
 def active_of_tenant(tenant_id: str) -> list[dict[str, Any]]:
     """Every live webhook of a tenant (a handful per partner), read consistently."""
-    found: list[dict[str, Any]] = []
-    start = None
-    while True:
-        response = query(
-            settings().tenants_table,
-            index=None,
-            key_condition="#pk = :pk AND begins_with(#sk, :prefix)",
-            names={"#pk": "PK", "#sk": "SK", "#status": "status"},
-            values={":pk": keys.tenant(tenant_id), ":prefix": "WEBHOOK#", ":active": "active"},
-            limit=0,
-            start_key=start,
-            filter_expression="#status = :active",
-            consistent=True,
-        )
-        found.extend(record_of(from_item(i)) for i in response.get("Items", []))
-        start = response.get("LastEvaluatedKey")
-        if not start:
-            return found
+    found = items_with_prefix(
+        settings().tenants_table,
+        keys.tenant(tenant_id),
+        "WEBHOOK#",
+        filter_expression="#status = :active",
+        names={"#status": "status"},
+        values={":active": "active"},
+    )
+    return [record_of(i) for i in found]
 
 
 def find_delivery(tenant_id: str, webhook_id: str, event_id: str) -> dict[str, Any] | None:

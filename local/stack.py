@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,67 +219,3 @@ def _attribute_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-_moto_lock = threading.RLock()
-_serialized = False
-
-
-def serialize_moto_dynamodb() -> None:
-    """Make moto's DynamoDB behave atomically under concurrent requests.
-
-    DynamoDB serializes conflicting writes and transactions; moto checks a transaction's
-    conditions and applies it without a lock (and rolls back by restoring a whole-table
-    copy), so concurrent requests could both pass a uniqueness check. One lock around the
-    backend's operations closes that gap for tests and the local runner.
-    """
-    global _serialized
-    if _serialized:
-        return
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in (
-        "put_item",
-        "update_item",
-        "delete_item",
-        "get_item",
-        "query",
-        "scan",
-        "batch_get_item",
-        "transact_write_items",
-        "transact_get_items",
-        "batch_write_item",
-    ):
-        original = getattr(DynamoDBBackend, name)
-        if name == "transact_write_items":
-            original = _keeping_streams(original)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _moto_lock:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
-    _serialized = True
-
-
-def _keeping_streams(transact: Any) -> Any:
-    """moto rolls a failed transaction back by swapping in deep copies of its tables, whose
-    stream shard is a copy too: readers keep polling the old shard, which also holds the
-    rolled-back records. Give the restored tables their original shard back, trimmed to what
-    it held before, as DynamoDB's stream never shows a cancelled transaction."""
-
-    def run(self: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
-        names = {next(iter(item.values())).get("TableName") for item in transact_items}
-        shards = {n: self.tables[n].stream_shard for n in names if n in self.tables}
-        lengths = {n: len(shard.items) for n, shard in shards.items() if shard is not None}
-        try:
-            return transact(self, transact_items, *args, **kwargs)
-        except Exception:
-            for table_name, shard in shards.items():
-                if shard is not None and table_name in self.tables:
-                    del shard.items[lengths[table_name] :]
-                    shard.table = self.tables[table_name]
-                    self.tables[table_name].stream_shard = shard
-            raise
-
-    return run

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from local.stack import Stack, provision, serialize_moto_dynamodb
+from local import dynamodb
+from local.stack import Stack, provision
 from tests.support.apigw import Api
 
 
@@ -52,7 +53,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    serialize_moto_dynamodb()
+    dynamodb.apply()
     # The handlers' clients (a fresh "container" per test) come from the shared session too.
     monkeypatch.setattr("boto3._get_default_session", shared_session)
     with mock_aws():

@@ -13,9 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from partner_api.config import settings
 from partner_api.errors import FieldIssue, IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput
-from partner_api.store import aws
+from partner_api.store.idempotency import persistence_layer
 
 KEEP_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
@@ -25,11 +24,7 @@ def once(
     scope: str, key: str, body: bytes, context: Any, execute: Callable[[], Response[str]]
 ) -> Response[str]:
     """Run ``execute`` at most once per (``scope``, ``key``); later calls get its response again."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
@@ -56,9 +51,7 @@ def once(
     )
     if hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)  # an in-progress mark expires with the invocation
-    store = DynamoDBPersistenceLayer(
-        table_name=settings().idempotency_table, boto3_client=aws.client("dynamodb")
-    )
+    store = persistence_layer()
 
     @idempotent_function(data_keyword_argument="request", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def run(request: dict[str, str]) -> dict[str, Any]:

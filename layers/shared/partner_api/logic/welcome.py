@@ -12,6 +12,7 @@ from typing import Any
 from partner_api.config import settings
 from partner_api.store import aws
 from partner_api.store.dynamo import translated_errors
+from partner_api.store.idempotency import persistence_layer
 
 KEEP_SECONDS = 7 * 24 * 3600  # longer than the queue keeps a message redelivering
 
@@ -19,18 +20,12 @@ KEEP_SECONDS = 7 * 24 * 3600  # longer than the queue keeps a message redeliveri
 def send_once(bus_event: dict[str, Any], context: Any = None) -> str:
     """Send the welcome email a bus event asks for, at most once per event (SQS may deliver a
     message twice); returns the SES message id (the first one, on a repeat)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(event_key_jmespath="eventId", expires_after_seconds=KEEP_SECONDS)
     if hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)
-    store = DynamoDBPersistenceLayer(
-        table_name=settings().idempotency_table, boto3_client=aws.client("dynamodb")
-    )
+    store = persistence_layer()
 
     @idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def send(event: dict[str, Any]) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from partner_api.errors import DependencyUnavailable
 from partner_api.store import aws
 from partner_api.store.items import from_item, to_attr, to_item
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 # Codes meaning "try again later", not "your request is wrong".
 _TRANSIENT = {
@@ -257,14 +261,57 @@ class ConditionFailed(Exception):
     """A single-item write's condition did not hold."""
 
 
+# botocore resends a request whose response it lost (a read timeout after DynamoDB had already
+# applied the write). TransactWriteItems is safe (DynamoDB honours its ClientRequestToken); a
+# single-item write is not: the resend finds its own first write, so a conditional write looks
+# refused and a non-idempotent update applies twice. So each logical write carries a fresh id,
+# added to this string set on the item by the write itself, and asks for the item back when
+# its condition fails: an item already holding the id means the write was ours and is done.
+# (A set, not a last-writer id, so a write by someone else in between cannot hide ours.)
+APPLIED_WRITES = "appliedWrites"
+
+
+def _new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _already_applied(error: ClientError, write_id: str) -> dict[str, Any] | None:
+    """The item (attribute form) a write's failed condition found, when that item already
+    holds ``write_id``, i.e. this very write, sent again by botocore, had been applied."""
+    if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        return None
+    # botocore puts the old item (ALL_OLD) there; its ClientError type does not know the key.
+    found = cast("dict[str, Any]", error.response.get("Item") or {})
+    return found if write_id in found.get(APPLIED_WRITES, {}).get("SS", []) else None
+
+
+def put_item_once(client: Any, **params: Any) -> dict[str, Any]:
+    """``client.put_item(**params)``, answering as the first attempt would have even when
+    botocore's retry after a lost response finds that attempt's item: that is success, not a
+    failed condition. A genuine condition failure still raises ``ClientError`` (with the old
+    item as ``response["Item"]``). Used by ``put_new`` and by the idempotency records."""
+    from botocore.exceptions import ClientError
+
+    write_id = _new_write_id()
+    params["Item"] = {**params["Item"], APPLIED_WRITES: {"SS": [write_id]}}
+    params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    try:
+        return dict(client.put_item(**params))
+    except ClientError as exc:
+        if _already_applied(exc, write_id) is None:
+            raise
+        return {}
+
+
 def put_new(table: str, item: dict[str, Any]) -> bool:
-    """Write ``item`` unless its key exists; False when it did."""
+    """Write ``item`` unless its key exists; False when it did. (A retry by botocore that finds
+    this call's own first attempt is True: see ``put_item_once``.)"""
     from botocore.exceptions import ClientError
 
     try:
         with translated_errors():
-            ddb().put_item(
-                TableName=table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+            put_item_once(
+                ddb(), TableName=table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
             )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -282,24 +329,37 @@ def update_one(
     values: dict[str, Any] | None = None,
     condition: str | None = None,
 ) -> dict[str, Any]:
-    """``UpdateItem``; returns the updated attributes, raises ``ConditionFailed`` on its condition."""
+    """``UpdateItem``; returns the updated attributes, raises ``ConditionFailed`` on its condition.
+
+    Applied at most once, however often botocore sends it: the update adds its write id to the
+    item's applied writes, and refuses to run where that id already is. That refusal (a resend
+    after a lost response) returns the item as it stands, which is the first attempt's result.
+    ``expression`` must not have an ADD clause: the write id is added with one."""
     from botocore.exceptions import ClientError
 
+    write_id = _new_write_id()
+    not_applied_yet = "NOT contains(#appliedWrites, :thisWriteId)"
     params: dict[str, Any] = {
         "TableName": table,
         "Key": to_item(key),
-        "UpdateExpression": expression,
-        "ExpressionAttributeNames": names,
+        "UpdateExpression": f"{expression} ADD #appliedWrites :thisWrite",
+        "ConditionExpression": f"({condition}) AND {not_applied_yet}" if condition else not_applied_yet,
+        "ExpressionAttributeNames": {**names, "#appliedWrites": APPLIED_WRITES},
+        "ExpressionAttributeValues": {
+            **{k: to_attr(v) for k, v in (values or {}).items()},
+            ":thisWrite": {"SS": [write_id]},
+            ":thisWriteId": {"S": write_id},
+        },
         "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
-    if values:
-        params["ExpressionAttributeValues"] = {k: to_attr(v) for k, v in values.items()}
-    if condition:
-        params["ConditionExpression"] = condition
     try:
         with translated_errors():
             response = ddb().update_item(**params)
     except ClientError as exc:
+        applied = _already_applied(exc, write_id)
+        if applied is not None:
+            return from_item(applied)
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             raise ConditionFailed() from exc
         raise

@@ -38,6 +38,8 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 _REPORT_FAILURES = "ReportBatchItemFailures"
 _SQS_BATCH_LIMIT = 10  # ReceiveMessage's and DeleteMessageBatch's own limit
 _MAX_BACKOFF_SECONDS = 30.0
+_DISCOVERY_SECONDS = 60.0
+LONG_POLL_SECONDS = 1  # an idle queue's ReceiveMessage waits this long for a message (Lambda: 20)
 
 
 class _Stack(Protocol):
@@ -83,9 +85,8 @@ class Triggers:
                     self.triggers.append(
                         _QueueTrigger.create(function.logical_id, name, props, stack, session)
                     )
-        self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def pump(self, max_rounds: int = 50) -> int:
         """Poll every trigger once per round until a round reads nothing (or ``max_rounds``).
@@ -95,44 +96,46 @@ class Triggers:
         """
         delivered = 0
         for _ in range(max_rounds):
-            with self._lock:
-                results = [trigger.poll(self.invoke) for trigger in self.triggers]
+            results = [trigger.poll(self.invoke) for trigger in self.triggers]
             delivered += sum(r.delivered for r in results)
             if not any(r.read for r in results):
                 break
         return delivered
 
     def start(self, interval: float = 0.2) -> None:
-        """Poll in a daemon thread every ``interval`` seconds until ``stop()``."""
-        if self._thread is not None:
+        """Poll until ``stop()`` in daemon threads, each trigger in its own (a queue in several),
+        as Lambda's pollers are independent: a busy queue never waits for a quiet stream. An
+        idle stream is read again after ``interval`` seconds; an idle queue is long-polled."""
+        if self._threads:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(interval,), name="local-triggers", daemon=True
-        )
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, args=(trigger, interval), name=trigger.name, daemon=True)
+            for trigger in self.triggers
+            for _ in range(trigger.pollers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the thread, letting a running invocation finish (up to ``timeout`` seconds)."""
+        """Stop the threads, letting running invocations finish (up to ``timeout`` seconds in all)."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
 
-    def _run(self, interval: float) -> None:
+    def _run(self, trigger: _Trigger, interval: float) -> None:
         while not self._stopping.is_set():
-            busy = False
-            for trigger in self.triggers:
-                if self._stopping.is_set():
-                    return
-                if time.monotonic() < trigger.retry_after:
-                    continue
-                try:
-                    with self._lock:
-                        busy = trigger.poll(self.invoke).read > 0 or busy
-                except Exception:
-                    LOG.exception("%s: polling failed", trigger.name)
-            if not busy:
+            if time.monotonic() < trigger.retry_after:
+                self._stopping.wait(min(interval, trigger.retry_after - time.monotonic()))
+                continue
+            try:
+                busy = trigger.poll(self.invoke, wait_seconds=LONG_POLL_SECONDS).read > 0
+            except Exception:
+                LOG.exception("%s: polling failed", trigger.name)
+                busy = False
+            if not busy and not trigger.long_polls:
                 self._stopping.wait(interval)
 
 
@@ -153,13 +156,17 @@ class _Trigger:
     region: str
     retry_after: float = 0.0  # monotonic time before which the background thread leaves it alone
     _failures: int = 0
-    backs_off = False  # class attribute, not a field
+    backs_off = False  # class attributes, not fields
+    long_polls = False
+    pollers = 1  # batches in flight at once: Lambda reads a stream shard one batch at a time
 
     @property
     def name(self) -> str:
         return f"{self.function}.{self.event}"
 
-    def poll(self, invoke: Invoke) -> _Result:
+    def poll(self, invoke: Invoke, wait_seconds: int = 0) -> _Result:
+        """Read one batch and hand it to the function; a source that can wait for records
+        waits up to ``wait_seconds`` when there are none."""
         raise NotImplementedError
 
     def keep(self, record: dict[str, Any]) -> bool:
@@ -203,6 +210,8 @@ class _StreamTrigger(_Trigger):
     streams: Any = None
     starting_position: str = "TRIM_HORIZON"
     _iterators: dict[str, str] = field(default_factory=dict)  # shard id -> next iterator
+    _next_discovery: float = 0.0  # when to look for new shards again (monotonic)
+    _done: dict[str, str] = field(default_factory=dict)  # shard id -> last sequence number done
 
     @classmethod
     def create(
@@ -223,20 +232,19 @@ class _StreamTrigger(_Trigger):
         return trigger
 
     def _discover(self) -> None:
+        """Start reading every shard not read yet; DynamoDB adds shards over time, so again later."""
+        self._next_discovery = time.monotonic() + _DISCOVERY_SECONDS
         description = self.streams.describe_stream(StreamArn=self.source_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._iterators:
-                self._iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.source_arn,
-                    ShardId=shard["ShardId"],
-                    ShardIteratorType=self.starting_position,
-                )["ShardIterator"]
+                self._iterators[shard["ShardId"]] = self._iterator(shard["ShardId"], self.starting_position)
 
-    def poll(self, invoke: Invoke) -> _Result:
-        self._discover()
+    def poll(self, invoke: Invoke, wait_seconds: int = 0) -> _Result:
+        if time.monotonic() >= self._next_discovery:
+            self._discover()
         result = _Result()
         for shard_id, iterator in list(self._iterators.items()):
-            page = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            page = self._records(shard_id, iterator)
             records = [self._lambda_record(r) for r in page.get("Records", [])]
             if not records:
                 self._iterators[shard_id] = page["NextShardIterator"]
@@ -254,14 +262,42 @@ class _StreamTrigger(_Trigger):
                     restart_at = min(failed, key=int)
             if restart_at is None:
                 self._iterators[shard_id] = page["NextShardIterator"]
+                self._done[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             else:
-                self._iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.source_arn,
-                    ShardId=shard_id,
-                    ShardIteratorType="AT_SEQUENCE_NUMBER",
-                    SequenceNumber=restart_at,
-                )["ShardIterator"]
+                self._iterators[shard_id] = self._iterator(shard_id, "AT_SEQUENCE_NUMBER", restart_at)
         return result
+
+    def _records(self, shard_id: str, iterator: str) -> dict[str, Any]:
+        """One ``GetRecords``. An iterator expires after 15 minutes (a machine that slept): the
+        shard is read on from the last record done, as Lambda's checkpoint does."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return dict(self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
+                raise
+        done = self._done.get(shard_id)
+        LOG.warning("%s: shard iterator expired; reading on after record %s", self.name, done or "none")
+        try:
+            iterator = self._iterator(shard_id, "AFTER_SEQUENCE_NUMBER", done) if done else ""
+        except ClientError as exc:  # the records after it are gone (older than 24 hours)
+            if exc.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                raise
+            iterator = ""
+        return dict(
+            self.streams.get_records(
+                ShardIterator=iterator or self._iterator(shard_id, "TRIM_HORIZON"), Limit=self.batch_size
+            )
+        )
+
+    def _iterator(self, shard_id: str, kind: str, sequence_number: str | None = None) -> str:
+        position = {"SequenceNumber": sequence_number} if sequence_number else {}
+        return str(
+            self.streams.get_shard_iterator(
+                StreamArn=self.source_arn, ShardId=shard_id, ShardIteratorType=kind, **position
+            )["ShardIterator"]
+        )
 
     def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A DynamoDB Streams record as Lambda delivers it (JSON types, the stream's ARN)."""
@@ -288,6 +324,8 @@ class _StreamTrigger(_Trigger):
 
 @dataclass
 class _QueueTrigger(_Trigger):
+    long_polls = True
+    pollers = 3  # Lambda polls a queue with several batches in flight (five to start with)
     sqs: Any = None
     queue_url: str = ""
 
@@ -310,7 +348,7 @@ class _QueueTrigger(_Trigger):
             queue_url=sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"],
         )
 
-    def poll(self, invoke: Invoke) -> _Result:
+    def poll(self, invoke: Invoke, wait_seconds: int = 0) -> _Result:
         messages: list[dict[str, Any]] = []
         while len(messages) < self.batch_size:
             page = self.sqs.receive_message(
@@ -318,7 +356,7 @@ class _QueueTrigger(_Trigger):
                 MaxNumberOfMessages=min(_SQS_BATCH_LIMIT, self.batch_size - len(messages)),
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-                WaitTimeSeconds=0,
+                WaitTimeSeconds=0 if messages else wait_seconds,
             )
             if not page.get("Messages"):
                 break

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import HOST, ROOT, LocalServer, free_port, port_is_free, runner_command, runner_env
+from tests.e2e.conftest import (
+    HOST,
+    ROOT,
+    LocalServer,
+    free_port,
+    get_token,
+    port_is_free,
+    runner_command,
+    runner_env,
+)
 
 
 def run_to_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -52,6 +61,58 @@ def test_bad_port_value_is_one_line_and_exit_1(value: str) -> None:
     done = run_to_exit(runner_env(PORT=value))
     line = assert_one_line_error(done)
     assert value in line
+
+
+GOOD_ID, GOOD_SECRET = "2f0c6a52-7e0c-4c43-9d53-8a2f3c1b9e10", "s" * 32
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("PARTNER_API_DEMO_CLIENT_ID", "demo-client", "lowercase UUID"),
+        ("PARTNER_API_DEMO_CLIENT_ID", GOOD_ID.upper(), "lowercase UUID"),
+        ("PARTNER_API_OPERATOR_CLIENT_ID", "12345", "lowercase UUID"),
+        ("PARTNER_API_DEMO_CLIENT_SECRET", "too-short", "at least 32 characters"),
+        ("PARTNER_API_OPERATOR_CLIENT_SECRET", "x" * 31, "at least 32 characters"),
+        ("PARTNER_API_DEMO_CLIENT_SECRET", "with a space " + "x" * 32, "without spaces"),
+        ("PARTNER_API_DEMO_CLIENT_IDS", GOOD_ID, "not a setting"),
+    ],
+)
+def test_a_value_the_api_could_never_accept_is_one_line_naming_it_and_exit_1(
+    variable: str, value: str, reason: str
+) -> None:
+    # Given a PARTNER_API_* value that no token request could ever succeed with (or a misspelt name)
+    port = free_port()
+
+    # When make run starts with it
+    done = run_to_exit(runner_env(PORT=str(port), **{variable: value}))
+
+    # Then it stops at once, in one line naming the variable and why, and nothing was started
+    line = assert_one_line_error(done)
+    assert variable in line and reason in line, line
+    assert port_is_free(port)
+
+
+def test_the_same_client_id_for_demo_and_operator_is_refused() -> None:
+    done = run_to_exit(
+        runner_env(
+            PORT=str(free_port()),
+            PARTNER_API_DEMO_CLIENT_ID=GOOD_ID,
+            PARTNER_API_OPERATOR_CLIENT_ID=GOOD_ID,
+        )
+    )
+    line = assert_one_line_error(done)
+    assert "PARTNER_API_OPERATOR_CLIENT_ID" in line and "PARTNER_API_DEMO_CLIENT_ID" in line
+
+
+def test_values_the_api_accepts_are_the_printed_usable_credentials(
+    start_server: Callable[..., LocalServer],
+) -> None:
+    # Given valid values, when make run starts with them, then the banner prints them and they work
+    server = start_server()
+    assert server.demo_client_id in server.stdout()
+    assert get_token(server.base_url, server.demo_client_id, server.demo_client_secret)
+    assert get_token(server.base_url, server.operator_client_id, server.operator_client_secret)
 
 
 def test_broken_template_is_one_line_and_exit_1(tmp_path: Path) -> None:

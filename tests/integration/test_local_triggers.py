@@ -399,7 +399,8 @@ def test_the_runner_invokes_a_handler_file_the_template_names(stack: Stack) -> N
 
     assert triggers.pump() == 1
 
-    recorded = runner._function("Recorder").module.EVENTS
+    with runner.containers.lease("Recorder") as container:  # the one container that ran it
+        recorded = container.module.EVENTS
     ((event, function_name),) = recorded
     assert function_name == "Recorder"
     assert [r["body"] for r in event["Records"]] == ["hello"]

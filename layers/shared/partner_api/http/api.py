@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel, ValidationError
 
@@ -40,12 +39,12 @@ from partner_api.errors import (
 from partner_api.http import errors, idempotency
 from partner_api.ids import is_uuid
 from partner_api.logic.versions import etag
+from partner_api.logs import correlate, logger
 from partner_api.store.events import Actor
 
 MAX_BODY_BYTES = 64 * 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 Model = TypeVar("Model", bound=BaseModel)
-logger = Logger(service="partner-api")
 
 
 class Call:
@@ -185,17 +184,43 @@ def _new_request_id() -> str:
 
 
 View = Callable[[Call], Response[str]]
-# Lambda hands a container one request at a time, and Powertools keeps the current event on
-# its router class; in-process hosts (tests, the local runner) get the same guarantee here.
-_one_request_at_a_time = threading.Lock()
+
+
+class _PerThreadResolver(APIGatewayRestResolver):
+    """Powertools keeps the request it resolves on its ``BaseRouter`` class: one per process,
+    which in Lambda is one per container. Hosts that run several containers' requests on threads
+    of one process (the local runner, the tests) would mix them up, so here it is per thread."""
+
+    _request = threading.local()
+
+    @property
+    def current_event(self) -> Any:
+        return self._request.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._request.event = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return self._request.context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._request.context = value
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(event)
+        self.lambda_context = context
+        return super().resolve(event, context)
 
 
 class Api:
     """A Powertools REST resolver wired with auth, scopes, request ids and the error envelope."""
 
     def __init__(self) -> None:
-        self.resolver = APIGatewayRestResolver()
-        self._request_id = ""
+        self.resolver = _PerThreadResolver()
+        self._current = threading.local()  # this thread's request id
         self.resolver.exception_handler(Exception)(self._on_error)
         self.resolver.not_found()(self._on_not_found)
         self.routes: list[tuple[str, str]] = []
@@ -243,15 +268,15 @@ class Api:
 
         return register
 
+    @property
+    def _request_id(self) -> str:
+        return str(getattr(self._current, "request_id", ""))
+
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The Lambda entry point."""
-        with _one_request_at_a_time:
-            return self._handle(event, context)
-
-    def _handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
-        self._request_id = request_id_of(event)
-        logger.set_correlation_id(self._request_id)
+        self._current.request_id = request_id_of(event)
+        correlate(self._request_id)
         response = self.resolver.resolve(event, context)
         logger.info(
             "request",

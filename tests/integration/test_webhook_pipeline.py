@@ -504,24 +504,30 @@ def test_a_dead_lettered_delivery_can_be_redelivered_with_the_same_id(
 
 
 class EventsFailingOnce:
-    """The events client, except that PutEvents refuses one chosen event the first time."""
+    """The events client, except that PutEvents refuses one chosen entry the first time, as
+    EventBridge refuses entries: one result per entry, the others put on the bus."""
 
     def __init__(self, real: Any, event_id: str) -> None:
         self.real = real
         self.event_id = event_id
-        self.attempts: list[str] = []  # event ids, in the order PutEvents was called with them
+        self.calls: list[list[str]] = []  # the event ids of each PutEvents call, in order
         self.refused = False
+
+    @property
+    def attempts(self) -> list[str]:
+        return [event_id for call in self.calls for event_id in call]
 
     def put_events(self, **kwargs: Any) -> Any:
         ids = [json.loads(entry["Detail"])["eventId"] for entry in kwargs["Entries"]]
-        self.attempts += ids
-        if self.event_id in ids and not self.refused:
-            self.refused = True
-            return {
-                "FailedEntryCount": 1,
-                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected by the test"}],
-            }
-        return self.real.put_events(**kwargs)
+        self.calls.append(ids)
+        if self.event_id not in ids or self.refused:
+            return self.real.put_events(**kwargs)
+        self.refused = True
+        refused_at = ids.index(self.event_id)
+        taken = [e for i, e in enumerate(kwargs["Entries"]) if i != refused_at]
+        results = list(self.real.put_events(Entries=taken)["Entries"]) if taken else []
+        results.insert(refused_at, {"ErrorCode": "InternalFailure", "ErrorMessage": "injected by the test"})
+        return {"FailedEntryCount": 1, "Entries": results}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -544,13 +550,14 @@ def test_a_put_events_failure_retries_the_failed_record_and_publishes_each_event
     # When the pipeline runs
     pipeline.pump()
 
-    # Then the refused event was published again, right away, with nothing attempted between
+    # Then the refused event was published again, right away and on its own, and every other
+    # event once
     every_event = [row["eventId"]["S"] for row in all_event_rows(stack)]
     assert len(every_event) >= len(clients) + 2  # the tenant's own, the webhook's, the clients'
     assert events_client.refused
     assert Counter(events_client.attempts) == Counter({**dict.fromkeys(every_event, 1), chosen: 2})
-    first = events_client.attempts.index(chosen)
-    assert events_client.attempts[first + 1] == chosen, events_client.attempts
+    refused_call = next(i for i, call in enumerate(events_client.calls) if chosen in call)
+    assert events_client.calls[refused_call + 1] == [chosen], events_client.calls
     # ... every event reached the bus queue exactly once
     assert Counter(pipeline.bus_event_ids()) == Counter(dict.fromkeys(every_event, 1))
     # ... and the webhook got each registration exactly once

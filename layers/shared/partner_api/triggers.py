@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from partner_api.logic import pipeline, welcome
+from partner_api.logs import correlate, logger
 from partner_api.store import queues
 from partner_api.store.items import from_item
-
-logger = Logger(service="partner-api")
 
 
 class RetryLater(Exception):
@@ -23,31 +20,30 @@ class RetryLater(Exception):
 
 
 def outbox_relay(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    """Events table stream -> bus. After a record fails, the rest of its batch is not sent:
-    Lambda resumes the stream at the first failed record, so later ones would go twice."""
-    logger.set_correlation_id(None)  # a warm container may have logged an HTTP request before
-    failed_earlier = False
-
-    def publish(record: DynamoDBRecord) -> None:
-        nonlocal failed_earlier
-        if failed_earlier:
-            raise pipeline.PublishFailed("an earlier record of this batch was not published")
-        try:
-            pipeline.publish(from_item(record.raw_event["dynamodb"]["NewImage"]))
-        except Exception:
-            failed_earlier = True
-            raise
-
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(event=event, record_handler=publish, processor=processor, context=context)
+    """Events table stream -> bus, ten events per call. When a row is not taken, it is reported
+    as the batch's failure: Lambda resumes the stream there, so the rows after it go again too
+    (at least once; fan-out opens one delivery per webhook and event whatever it sees twice)."""
+    correlate(None)  # a warm container may have logged an HTTP request before
+    records = event["Records"]
+    rows = [from_item(r["dynamodb"]["NewImage"]) for r in records]
+    try:
+        failed = pipeline.publish(rows)
+    except Exception:  # the bus unreachable or throttling: the whole batch comes again
+        logger.exception("publishing failed", extra={"records": len(records)})
+        failed = 0
+    if failed is None:
+        return {"batchItemFailures": []}
+    logger.warning("not published; the stream resumes here", extra={"eventId": rows[failed]["eventId"]})
+    return {"batchItemFailures": [{"itemIdentifier": records[failed]["dynamodb"]["SequenceNumber"]}]}
 
 
 def webhook_fan_out(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """Bus events (via SQS) -> one delivery message per matching webhook."""
-    logger.set_correlation_id(None)
+    correlate(None)
+    live_webhooks: dict[str, list[dict[str, Any]]] = {}  # per tenant, read once per batch
 
     def fan_out(record: SQSRecord) -> None:
-        sent = pipeline.fan_out(json.loads(record.body))
+        sent = pipeline.fan_out(json.loads(record.body), live_webhooks)
         logger.info("fanned out", extra={"deliveries": sent})
 
     processor = BatchProcessor(event_type=EventType.SQS)
@@ -59,7 +55,7 @@ def webhook_delivery(event: dict[str, Any], context: Any) -> PartialItemFailureR
 
     def deliver(record: SQSRecord) -> None:
         message = json.loads(record.body)
-        logger.set_correlation_id(message.get("eventId"))  # the webhook-id the receiver sees
+        correlate(message.get("eventId"))  # the webhook-id the receiver sees
         outcome = pipeline.deliver(message, int(record.attributes.approximate_receive_count))
         if not outcome.done:
             queues.retry_after(record.receipt_handle, outcome.delay)
@@ -71,7 +67,7 @@ def webhook_delivery(event: dict[str, Any], context: Any) -> PartialItemFailureR
 
 def welcome_emails(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """Bus events (via SQS) asking for a partner contact's welcome email -> one SES email each."""
-    logger.set_correlation_id(None)
+    correlate(None)
 
     def send(record: SQSRecord) -> None:
         bus_event = json.loads(record.body)

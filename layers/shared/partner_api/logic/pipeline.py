@@ -22,41 +22,64 @@ TIMEOUT_SECONDS = 10
 LEASE_SECONDS = 30  # longer than one attempt can take
 
 
-class PublishFailed(Exception):
-    """EventBridge did not accept an entry; the stream record is retried."""
+# PutEvents takes at most 10 entries and 256 KB a call; an event's detail is a few KB at most
+# (metadata is capped), so 10 stay well inside the size limit.
+ENTRIES_PER_CALL = 10
 
 
-def publish(item: dict[str, Any]) -> None:
-    """Put one event row (from the stream) on the bus; raise ``PublishFailed`` if not accepted."""
+def publish(items: list[dict[str, Any]]) -> int | None:
+    """Put event rows (from the stream, in order) on the bus, ten per ``PutEvents`` call; returns
+    the position of the first row the bus did not take, or ``None`` when it took them all.
+
+    EventBridge answers each entry separately: entries it refused are sent again at once, on
+    their own, so one refusal does not make the rest of the call go twice; what it refuses
+    twice is left to the stream's retry from that row on."""
+    for start in range(0, len(items), ENTRIES_PER_CALL):
+        chunk = items[start : start + ENTRIES_PER_CALL]
+        refused = _put_events(chunk, list(range(len(chunk))))
+        if refused:
+            refused = _put_events(chunk, refused)
+        if refused:
+            return start + refused[0]
+    return None
+
+
+def _put_events(chunk: list[dict[str, Any]], positions: list[int]) -> list[int]:
+    """Send ``chunk``'s rows at ``positions``; the positions of those refused."""
+    with translated_errors():
+        response = aws.client("events").put_events(Entries=[_bus_entry(chunk[p]) for p in positions])
+    if not response.get("FailedEntryCount"):
+        return []
+    return [p for p, result in zip(positions, response["Entries"], strict=True) if result.get("ErrorCode")]
+
+
+def _bus_entry(item: dict[str, Any]) -> dict[str, Any]:
     detail = {**public_event(item), "tenantId": item["tenantId"], "partnerPath": item["partnerPath"]}
     if item.get("notify"):  # side effects the change asked for (rules route them; webhooks never see it)
         detail["notify"] = item["notify"]
-    with translated_errors():
-        response = aws.client("events").put_events(
-            Entries=[
-                {
-                    "Source": SOURCE,
-                    "DetailType": item["type"],
-                    "Detail": json.dumps(detail),
-                    "EventBusName": settings().event_bus_name,
-                    "Resources": [],
-                }
-            ]
-        )
-    if response.get("FailedEntryCount"):
-        reason = response["Entries"][0].get("ErrorCode", "unknown")
-        raise PublishFailed(f"PutEvents refused {item['eventId']}: {reason}")
+    return {
+        "Source": SOURCE,
+        "DetailType": item["type"],
+        "Detail": json.dumps(detail),
+        "EventBusName": settings().event_bus_name,
+        "Resources": [],
+    }
 
 
-def fan_out(bus_event: dict[str, Any]) -> int:
+def fan_out(bus_event: dict[str, Any], live_webhooks: dict[str, list[dict[str, Any]]] | None = None) -> int:
     """One delivery message per live webhook that hears this event; returns how many were sent.
 
     A delivery record is opened first (once per webhook and event) and marked enqueued after the
-    send, so a retried fan-out re-sends only what it had not sent, and never opens twice."""
+    send, so a retried fan-out re-sends only what it had not sent, and never opens twice.
+    ``live_webhooks`` keeps each tenant's live webhooks once read, for the rest of a batch of
+    messages (one read per tenant and batch instead of one per message)."""
     event = bus_event["detail"]
     tenant_id = event["tenantId"]
     sent = 0
-    for webhook in webhook_rules.listening(tenant_id, event):
+    known = {} if live_webhooks is None else live_webhooks
+    if tenant_id not in known:
+        known[tenant_id] = webhooks.active_of_tenant(tenant_id)
+    for webhook in webhook_rules.listening(tenant_id, event, known[tenant_id]):
         webhook_id = webhook["webhookId"]
         if not webhooks.open_delivery(tenant_id, webhook_id, event, now_iso()):
             existing = webhooks.find_delivery(tenant_id, webhook_id, event["eventId"]) or {}

@@ -142,12 +142,12 @@ def deliveries_page(caller: Principal, webhook_id: str, query: WebhookListQuery)
     return read_page(spec, query)
 
 
-def listening(tenant_id: str, event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The live webhooks that hear ``event``: those of its partner or an ancestor that
-    subscribed to its type."""
+def listening(
+    tenant_id: str, event: dict[str, Any], live: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The live webhooks that hear ``event``: those of its partner or an ancestor that subscribed
+    to its type. ``live``: the tenant's live webhooks, when the caller has read them already."""
     path = set(event.get("partnerPath") or [])
-    return [
-        w
-        for w in webhooks.active_of_tenant(tenant_id)
-        if w["partnerId"] in path and event["type"] in w["events"]
-    ]
+    if live is None:
+        live = webhooks.active_of_tenant(tenant_id)
+    return [w for w in live if w["partnerId"] in path and event["type"] in w["events"]]

@@ -1,6 +1,6 @@
 """The performance budget of DESIGN.md ("Performance budget"), measured in one run: ``make bench``.
 
-Three parts, all as ratios or counts so that a noisy machine cannot fail them by being slow:
+Four parts, all as ratios or counts so that a noisy machine cannot fail them by being slow:
 
 1. Cold start: each function module imported in a fresh interpreter, against the floor
    ``import boto3, pydantic; boto3.client("dynamodb")`` timed in the same run, interleaved.
@@ -8,6 +8,10 @@ Three parts, all as ratios or counts so that a noisy machine cannot fail them by
    (in-process, moto behind them), after one warm-up request has filled the container caches.
 3. Reads per list page on a tenant of 10,000+ clients: index entries (``Query``) against full
    items (``GetItem`` / ``BatchGetItem`` keys) for a cursor page and an offset page at 10,000.
+4. The local run under load (``benchmarks/load.py``): ``make run``'s server over HTTP, its
+   throughput with 8 workers against 1, p99, and throughput and memory as clients accumulate.
+   ``--load-only`` / ``--skip-load`` run only it or all but it; ``--load-levels 0,500,2000``
+   sizes it down for a quick run.
 
 Alongside, for information (never budgeted): each handler imported the way Lambda imports it
 (its CodeUri first on the path), and what the first request adds to a cold start by creating the
@@ -19,6 +23,7 @@ lists them with the notes.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import random
@@ -41,6 +46,7 @@ for _entry in reversed(SEARCH_PATH):
     if str(_entry) not in sys.path:
         sys.path.insert(0, str(_entry))
 
+from benchmarks import load  # noqa: E402
 from local import template as tpl  # noqa: E402
 
 COLD_RUNS = 5  # fresh interpreters per module (and the floor runs interleaved with them)
@@ -708,11 +714,18 @@ def projected_bytes(queries: list[AwsCall]) -> int:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The performance budget of DESIGN.md, in one run.")
+    load.add_arguments(parser)
+    options = parser.parse_args(argv)
     started = time.perf_counter()
     print("Partner Management API: performance budget (DESIGN.md), one run")
-    findings = cold_start()
-    findings += in_process()
+    findings: Findings = []
+    if not options.load_only:
+        findings += cold_start()
+        findings += in_process()
+    if not options.skip_load:
+        findings += load.local_run_under_load(options)
     section("Summary")
     over = [text for kind, text in findings if kind == OVER]
     print(f"  {len(over)} line(s) over budget" if over else "  every budgeted line is within budget")

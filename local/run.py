@@ -2,15 +2,17 @@
 
 - Routes come from template.yaml through SAM CLI's own local API Gateway service
   (``LocalApigwService`` fed by SAM's stack and API providers).
-- Each function's handler runs in this process (layer on the path, the template's
-  environment applied), in Lambda-like containers (``local.containers``): one request at a time
-  per container, another container when all of a function's are busy, no lock between them.
+- Each function's handler runs in-process (layer on the path, the template's environment
+  applied), in Lambda-like containers (``local.containers``): one request at a time per
+  container, another container when all of a function's are busy, no lock between them. One
+  API process per core (this one and ``api_worker``s) serves the one listening socket.
 - AWS services come from moto in server mode on loopback, in a process of its own
   (``local.aws``) with ``local.dynamodb``'s patches where moto falls short of DynamoDB; tables,
   keys, secrets, queues, the event bus and its rules are created from the template's own
   resource definitions.
-- The template's DynamoDB stream and SQS triggers are driven by polling moto in a background
-  thread (``local.triggers``), invoking the same in-process handlers with real event shapes.
+- The template's DynamoDB stream and SQS triggers are driven by polling moto in background
+  threads of this process (``local.triggers``), invoking the same in-process handlers with real
+  event shapes.
 - API Gateway's own errors (unknown route, a crashed function) are rendered from the
   template's Gateway Responses, as API Gateway would.
 """

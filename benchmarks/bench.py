@@ -393,8 +393,10 @@ def in_process() -> Findings:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from moto import mock_aws
 
+    from local import dynamodb
     from local.stack import provision
 
+    dynamodb.apply()  # the DynamoDB behaviours the local run and the tests restore on moto
     with mock_aws():
         # LogLevel WARNING: the functions' one INFO line per request would drown the report.
         stack = provision("bench", parameters={"LogLevel": "WARNING"})

@@ -9,7 +9,8 @@ current and a Query bisects to its first item. Anything else (the legacy ``KeyCo
 non-key filters, multi-attribute index keys) still goes through moto's own ``Table.query``.
 
 A page that holds ``Limit`` items has a ``LastEvaluatedKey``, as from DynamoDB, even when no
-item follows (moto looks ahead for one).
+item follows (moto looks ahead for one); and an index page ends at 1 MB of the index's entries,
+as DynamoDB's does, not at 1 MB of the whole items behind them as moto's did.
 
 Entries are ``(index range value, table hash value, table range value)``: DynamoDB leaves the order
 of index entries with equal keys unspecified; the table key breaks the tie so that an
@@ -216,17 +217,17 @@ def _query(
         item = order.items[partition[position][1:]]
         if range_comparison and not item.attrs[range_attr].compare(range_comparison, range_objs):  # type: ignore[index]
             continue  # the bounds narrow the search; the comparison itself decides
-        item_size = item.size()
-        if results and size + item_size > RESULT_SIZE_LIMIT:  # DynamoDB's 1 MB page
+        read = _copied(item, index)  # what the index holds: its 1 MB page counts these bytes
+        read_size = read.size()
+        if results and size + read_size > RESULT_SIZE_LIMIT:  # DynamoDB's 1 MB page
             last_evaluated_key = table._get_last_evaluated_key(results[-1], index_name)
             break
-        results.append(item)
-        size += item_size
+        results.append(read)
+        size += read_size
         if len(results) == limit:  # DynamoDB stops here, without looking for a next item
-            last_evaluated_key = table._get_last_evaluated_key(item, index_name)
+            last_evaluated_key = table._get_last_evaluated_key(read, index_name)
             break
     scanned = len(results)
-    results = [_copied(item, index) for item in results]
     if filter_expression is not None:
         results = [r for r in results if filter_expression.expr(r)]
     if projection_expressions:

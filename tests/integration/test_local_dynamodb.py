@@ -409,6 +409,31 @@ def test_a_query_reads_its_partition_not_the_whole_table(ddb: Any, monkeypatch: 
     assert by_index["Count"] == 20
 
 
+def test_an_index_page_ends_at_a_megabyte_of_its_entries_not_of_the_whole_items(ddb: Any) -> None:
+    # Given 30 items of 100 KB each (3 MB in all) whose index entries hold a few bytes
+    for i in range(30):
+        item = thing("big", f"item#{i:02d}", owner="o-big", created=i, name="n")
+        item["blob"] = {"S": "x" * 100_000}  # not projected into ByOwner
+        ddb.put_item(TableName=TABLE, Item=item)
+
+    # When the index is queried without a Limit
+    page = ddb.query(
+        TableName=TABLE,
+        IndexName="ByOwner",
+        KeyConditionExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": "o-big"}},
+    )
+
+    # Then one page holds them all, as DynamoDB's would (its limit counts what the index holds),
+    # while the table itself, queried whole, still stops at 1 MB
+    assert page["Count"] == 30 and "LastEvaluatedKey" not in page
+    whole = ddb.query(
+        TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "big"}}
+    )
+    assert whole["Count"] < 30 and "LastEvaluatedKey" in whole
+
+
 # -- Streams ----------------------------------------------------------------------------------------
 
 

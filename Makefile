@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 1
 
-.PHONY: install lint typecheck pytest validate build test bench operator-credential clean run
+.PHONY: install lint typecheck pytest validate build test bench openapi fuzz operator-credential clean run
 
 $(VENV)/.installed: requirements-dev.txt constraints.txt layers/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 not found (install it, or set PYTHON313=/path/to/python3.13)"; exit 1; }
@@ -18,7 +18,16 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt layers/shared/requireme
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
-install: $(VENV)/.installed
+# Swagger UI's assets for GET /docs (docs/package.json); the stamp lives in node_modules, so it
+# goes when they do. Their source maps are never served: dropped, so they stay out of sam build.
+DOCS_INSTALLED := docs/node_modules/.installed
+$(DOCS_INSTALLED): docs/package.json docs/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found (install Node.js 20 or later, with npm)"; exit 1; }
+	npm ci --prefix docs --ignore-scripts --no-audit --no-fund
+	find docs/node_modules/swagger-ui-dist -name '*.map' -delete
+	@touch $@
+
+install: $(VENV)/.installed $(DOCS_INSTALLED)
 
 lint: install
 	$(BIN)/ruff check .
@@ -27,8 +36,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy layers/shared/partner_api
 
+# One worker per core (pytest-xdist): each starts its own local run for the e2e tests.
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 validate: install
 	$(BIN)/sam validate --lint --template template.yaml
@@ -41,13 +51,22 @@ test: lint typecheck pytest validate build
 bench: install
 	$(BIN)/python benchmarks/bench.py
 
+# docs/openapi.json from the routes the functions declare (a test fails when it is out of date).
+openapi: install
+	$(BIN)/python tools/openapi.py
+
+# schemathesis against a fresh local run, longer than make test's pass: SEED=... and EXAMPLES=... to vary.
+EXAMPLES ?= 200
+fuzz: install
+	$(BIN)/python tools/fuzz.py --max-examples $(EXAMPLES) $(if $(SEED),--seed $(SEED))
+
 # Create the first operator credential of a deployed stack: make operator-credential STACK=partner-api-dev
 operator-credential: install
 	@test -n "$(STACK)" || { echo "usage: make operator-credential STACK=<stack name> [REGION=...]"; exit 2; }
 	$(BIN)/python tools/create_operator_credential.py --stack-name "$(STACK)" $(if $(REGION),--region "$(REGION)")
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache docs/node_modules
 
 # The whole API on http://127.0.0.1:$(PORT) over moto; Ctrl-C stops it.
 PORT ?= 3000

@@ -11,9 +11,7 @@ caches (settings, boto3 clients, the signing key, credential status) are warm fo
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import threading
 import time
 import uuid
@@ -104,14 +102,7 @@ class Containers:
 
 def _start(function: tpl.Function, number: int) -> Container:
     """A cold start: the handler module imported afresh under a name of its own."""
-    path = function.handler_file
-    name = f"local_functions.{function.logical_id}.c{number}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = function.import_handler(f"local_functions.{function.logical_id}.c{number}")
     return Container(function.logical_id, number, module, function.handler_name, function.timeout)
 
 

@@ -119,6 +119,9 @@ def read_template() -> tuple[dict[str, Any], Any]:
     from samcli.lib.providers.api_provider import ApiProvider
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
+    from local import apigw
+
+    apigw.apply()  # explicit methods win over a path's ANY method, as in API Gateway
     try:
         template = tpl.load()
         stacks, _ = SamLocalStackProvider.get_stacks(str(tpl.TEMPLATE))

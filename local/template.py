@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +40,9 @@ class FunctionRoute:
         return f"{folder}.{self.handler.rsplit('.', 1)[0]}"
 
     def matches(self, method: str, path: str) -> dict[str, str] | None:
-        if method.upper() != self.method:
+        """The path parameters if this route takes ``method path`` (an ``ANY`` route takes every
+        method; API Gateway tries it only after the path's explicit methods)."""
+        if self.method not in (method.upper(), "ANY"):
             return None
         pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
         found = re.match(pattern, path)
@@ -84,6 +89,17 @@ class Function:
     @property
     def handler_name(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    def import_handler(self, name: str) -> ModuleType:
+        """The handler file imported afresh as module ``name``, as Lambda loads it (a cold start).
+        The layer must be on ``sys.path``."""
+        spec = importlib.util.spec_from_file_location(name, self.handler_file)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {self.handler_file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
 
 
 def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:

@@ -4,12 +4,13 @@ from aws_lambda_powertools.event_handler import Response
 
 from partner_api.http import Api, Call
 from partner_api.logic import credentials
+from partner_api.models.responses import Credential
 from partner_api.store.credentials import public
 
 api = Api()
 
 
-@api.route("DELETE", "/partner/v1/credentials/{clientId}", scope="partners:write")
+@api.route("DELETE", "/partner/v1/credentials/{clientId}", scope="partners:write", response=Credential)
 def revoke_credential(call: Call) -> Response[str]:
     record = credentials.revoke(call.principal, call.actor, call.path_id("clientId"))
     return call.ok("Credential revoked successfully.", public(record))

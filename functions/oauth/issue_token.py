@@ -6,11 +6,13 @@ from partner_api.errors import OAuthError
 from partner_api.http import Api, Call
 from partner_api.http.oauth import NO_STORE, client_authentication, require_form
 from partner_api.logic import oauth
+from partner_api.models.oauth import TokenRequest
+from partner_api.models.responses import AccessToken
 
 api = Api()
 
 
-@api.route("POST", "/oauth/token", auth="none")
+@api.route("POST", "/oauth/token", auth="none", form=TokenRequest, response=AccessToken, errors=(401,))
 def issue_token(call: Call) -> Response:
     form = require_form(call)
     grant_type = form.get("grant_type", "")

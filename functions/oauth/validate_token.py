@@ -6,11 +6,13 @@ from partner_api.errors import OAuthError
 from partner_api.http import Api, Call
 from partner_api.http.oauth import NO_STORE, require_form
 from partner_api.logic import oauth
+from partner_api.models.oauth import TokenValidation
+from partner_api.models.responses import TokenValidity
 
 api = Api()
 
 
-@api.route("POST", "/oauth/validate_token", auth="none")
+@api.route("POST", "/oauth/validate_token", auth="none", form=TokenValidation, response=TokenValidity)
 def validate_token(call: Call) -> Response[str]:
     form = require_form(call)
     for name in ("client_id", "token", "type"):

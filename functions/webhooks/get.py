@@ -4,12 +4,13 @@ from aws_lambda_powertools.event_handler import Response
 
 from partner_api.http import Api, Call
 from partner_api.logic import webhooks
+from partner_api.models.responses import Webhook
 from partner_api.models.webhooks import public_webhook
 
 api = Api()
 
 
-@api.route("GET", "/partner/v1/webhooks/{webhookId}", scope="webhooks:read")
+@api.route("GET", "/partner/v1/webhooks/{webhookId}", scope="webhooks:read", response=Webhook)
 def get_webhook(call: Call) -> Response[str]:
     record = webhooks.get(call.principal, call.path_id("webhookId"))
     return call.ok(

@@ -94,24 +94,51 @@ def test_unknown_route_is_the_gateway_404_envelope(server: LocalServer, token: s
     assert anonymous.json()["requestId"] != with_token.json()["requestId"]
 
 
-def test_wrong_method_on_a_known_path_is_the_gateway_404_envelope(server: LocalServer, token: str) -> None:
+def test_wrong_method_on_a_known_path_is_405_with_the_paths_methods(server: LocalServer, token: str) -> None:
     # Given paths that exist for other methods
     client = register(server, token)
+    one = f"{CLIENTS}/{client['clientId']}"
 
-    # When they are called with a method no route declares
+    # When they are called with a method no route of theirs declares
+    replies = {
+        ("PUT", CLIENTS): call(server, "PUT", CLIENTS, token, json={}),
+        ("DELETE", CLIENTS): call(
+            server, "DELETE", CLIENTS, token, headers={"x-request-id": "delete-all-405"}
+        ),
+        ("POST", one): call(server, "POST", one, token, json={}),
+        ("DELETE", "/health"): call(server, "DELETE", "/health"),
+    }
+
+    # Then each is 405 METHOD_NOT_ALLOWED in the envelope, Allow naming the methods the path has
+    allowed = {CLIENTS: "GET, POST", one: "DELETE, GET, PATCH", "/health": "GET"}
+    for (method, path), reply in replies.items():
+        body = assert_error(reply, 405, "METHOD_NOT_ALLOWED")
+        assert body["message"] == f"Method {method} is not allowed on this resource."
+        assert reply.headers["Allow"] == allowed[path], (method, path)
+        assert UUID_RE.match(body["requestId"]) or body["requestId"] == "delete-all-405"
+    assert replies[("DELETE", CLIENTS)].headers["x-request-id"] == "delete-all-405"
+    # and the path's own methods still reach their functions, with nothing changed by the others
+    got = call(server, "GET", one, token)
+    assert assert_success(got, 200, "Client retrieved successfully.") == client
+    listed = call(server, "GET", CLIENTS, token, params={"q": client["email"]})
+    assert [
+        c["clientId"] for c in assert_success(listed, 200, "Clients retrieved successfully.")["clients"]
+    ] == [client["clientId"]]
+
+
+def test_unknown_path_stays_the_gateway_404_whatever_the_method(server: LocalServer, token: str) -> None:
+    # When paths no route declares are called with methods that other paths have
     replies = [
-        call(server, "PUT", CLIENTS, token, json={}),
-        call(server, "POST", f"{CLIENTS}/{client['clientId']}", token, json={}),
-        call(server, "DELETE", "/health"),
+        call(server, "PUT", "/partner/v1/no-such-thing", token, json={}),
+        call(server, "DELETE", f"{CLIENTS}/{uuid.uuid4()}/nested", token),
+        call(server, "GET", "/partner/v1"),
     ]
 
-    # Then API Gateway's missing-route answer comes back, in the envelope
+    # Then API Gateway's missing-route answer comes back, in the envelope, without Allow
     for reply in replies:
         body = assert_error(reply, 404, "NOT_FOUND")
         assert body["message"] == NOT_FOUND_MESSAGE
-    # and nothing happened to the client
-    got = call(server, "GET", f"{CLIENTS}/{client['clientId']}", token)
-    assert assert_success(got, 200, "Client retrieved successfully.") == client
+        assert "Allow" not in reply.headers
 
 
 def test_body_over_64_kib_is_413(server: LocalServer, token: str) -> None:

@@ -1138,6 +1138,34 @@ def test_adding_a_new_email_registers_a_client_in_the_account(
     assert assert_success(again, 201, "Client registered successfully.")["accountId"] == account_id
 
 
+def test_adding_a_body_without_email_or_name_lists_both_and_stores_nothing(
+    api: Api, tenant: Tenant, tables: Tables
+) -> None:
+    # Given an account
+    account_id = create_account(api, tenant.token, "Listed", consumables=seats(1))["accountId"]
+    before = tables.snapshot(tenant.partner_id)
+
+    # When it is sent an empty body, and a new email with only a first name
+    empty = api.call("POST", account_clients(account_id), token=tenant.token, json_body={})
+    half = api.call(
+        "POST",
+        account_clients(account_id),
+        token=tenant.token,
+        json_body={"email": "half@example.com", "firstName": "Half"},
+    )
+
+    # Then the first lists name and email, the second the name, and nothing is written
+    error = assert_error(empty, 400, "MISSING_REQUIRED_PARAMS")
+    assert error["details"] == [
+        {"field": "name", "issue": "required"},
+        {"field": "email", "issue": "required"},
+    ]
+    assert assert_error(half, 400, "MISSING_REQUIRED_PARAMS")["details"] == [
+        {"field": "name", "issue": "required"}
+    ]
+    assert tables.snapshot(tenant.partner_id) == before
+
+
 def test_adding_an_existing_email_updates_that_client_and_moves_it_into_the_account(
     api: Api, tenant: Tenant, tables: Tables
 ) -> None:

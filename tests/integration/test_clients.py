@@ -194,6 +194,63 @@ def test_register_without_a_required_field_is_missing_required_params(
             assert stored.snapshot(tenant.partner_id) == before
 
 
+NAME_REQUIRED = {"field": "name", "issue": "required"}
+EMAIL_REQUIRED = {"field": "email", "issue": "required"}
+EVERY_PROBLEM_ON_REGISTER: list[tuple[str, dict[str, Any], str, list[dict[str, str]]]] = [
+    ("empty body", {}, "Required parameter name, email is missing.", [NAME_REQUIRED, EMAIL_REQUIRED]),
+    (
+        "bad email and no name",
+        {"email": "bad"},
+        "Required parameter name is missing.",
+        [NAME_REQUIRED, {"field": "email", "issue": "must be a valid email address"}],
+    ),
+    (
+        "first name only",
+        {"email": "x@example.com", "firstName": "A"},
+        "Required parameter name is missing.",
+        [NAME_REQUIRED],
+    ),
+    (
+        "blank name and an unknown field",
+        {"name": "  ", "email": "x@example.com", "nickname": "JJ"},
+        "Required parameter name is missing.",
+        [NAME_REQUIRED, {"field": "nickname", "issue": "unknown field"}],
+    ),
+]
+
+
+def test_register_lists_a_missing_name_together_with_every_other_problem(
+    api: Api, tenant: Tenant, stored: Stored, subtests: pytest.Subtests
+) -> None:
+    # Given the tenant's stored state
+    before = stored.snapshot(tenant.partner_id)
+    for case, body, message, details in EVERY_PROBLEM_ON_REGISTER:
+        with subtests.test(case):
+            # When a body has no name (nor firstName and lastName), perhaps with other problems
+            reply = api.call("POST", CLIENTS, token=tenant.token, json_body=body)
+
+            # Then one reply lists every offending field, the name among them, and nothing is written
+            error = assert_error(reply, 400, "MISSING_REQUIRED_PARAMS")
+            assert (error["message"], error["details"]) == (message, details)
+            assert stored.snapshot(tenant.partner_id) == before
+
+
+def test_register_with_first_and_last_name_but_a_bad_email_names_only_the_email(
+    api: Api, tenant: Tenant, stored: Stored
+) -> None:
+    # Given a body whose name can be derived, with a malformed email
+    before = stored.snapshot(tenant.partner_id)
+    body = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada-at-example.com"}
+
+    # When it is registered
+    reply = api.call("POST", CLIENTS, token=tenant.token, json_body=body)
+
+    # Then only the email is reported, and nothing is written
+    error = assert_error(reply, 400, "INVALID_PARAMETER")
+    assert error["details"] == [{"field": "email", "issue": "must be a valid email address"}]
+    assert stored.snapshot(tenant.partner_id) == before
+
+
 INVALID_ON_REGISTER: list[tuple[str, dict[str, Any], str]] = [
     ("unknown field", {"nickname": "JJ"}, "nickname"),
     ("read-only registeredAt", {"registeredAt": "2025-01-01T00:00:00.000Z"}, "registeredAt"),

@@ -66,6 +66,27 @@ def test_keys_are_scoped_to_the_calling_credential(api: Api, tenant: Tenant, oth
     assert theirs.body["data"]["clientId"] != mine.body["data"]["clientId"]
 
 
+def test_the_same_key_on_another_route_is_reused_not_replayed(api: Api, tenant: Tenant):
+    # Given a key used for a registration
+    key = {"Idempotency-Key": "one-key-two-routes"}
+    first = api.call("POST", CLIENTS, token=tenant.token, json_body=BODY, headers=key)
+
+    # When the same key and the same body go to another route (the legacy registration)
+    reply = api.call("POST", "/partner/v1/register-user", token=tenant.token, json_body=BODY, headers=key)
+
+    # Then it is a reuse, not the first route's answer replayed, and nothing more is written
+    assert first.status == 201
+    assert_error(reply, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert total(api, tenant) == 1
+
+
+def test_an_empty_key_is_invalid(api: Api, tenant: Tenant):
+    reply = api.call("POST", CLIENTS, token=tenant.token, json_body=BODY, headers={"Idempotency-Key": ""})
+
+    assert_error(reply, 400, "INVALID_PARAMETER", field="Idempotency-Key")
+    assert total(api, tenant) == 0
+
+
 def test_a_key_over_255_characters_is_invalid(api: Api, tenant: Tenant):
     reply = api.call(
         "POST", CLIENTS, token=tenant.token, json_body=BODY, headers={"Idempotency-Key": "k" * 256}

@@ -135,6 +135,34 @@ def test_register_user_validates_like_register_client(
             assert stored.snapshot(tenant.partner_id) == before
 
 
+def test_register_user_lists_every_missing_field_and_derives_the_name_like_register_client(
+    api: Api, tenant: Tenant, stored: Stored
+) -> None:
+    # Given the tenant's stored state
+    before = stored.snapshot(tenant.partner_id)
+
+    # When the legacy register gets an empty body
+    empty = api.call("POST", REGISTER, token=tenant.token, json_body={})
+
+    # Then name and email are both reported in one reply, and nothing is written
+    error = assert_error(empty, 400, "MISSING_REQUIRED_PARAMS")
+    assert error["message"] == "Required parameter name, email is missing."
+    assert error["details"] == [
+        {"field": "name", "issue": "required"},
+        {"field": "email", "issue": "required"},
+    ]
+    assert stored.snapshot(tenant.partner_id) == before
+
+    # When it gets firstName and lastName without a name
+    body = {"firstName": "Lee", "lastName": "Gacy", "email": "lee@example.com"}
+    derived = api.call("POST", REGISTER, token=tenant.token, json_body=body)
+
+    # Then the user is registered with the derived name
+    data = assert_success(derived, 201, "User registered successfully.")
+    assert data["name"] == "Lee Gacy"
+    assert (stored.client(tenant.partner_id, data["userId"]) or {})["name"] == "Lee Gacy"
+
+
 # --------------------------------------------------------------------------- GET /partner/v1/get-user
 
 

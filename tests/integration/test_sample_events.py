@@ -45,7 +45,16 @@ SAMPLE_PARTNER_ID = "6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81"
 SAMPLE_WEBHOOK_ID = "3c7e9a1f-8b2d-4f6e-a0c5-7d1e9b3f5a26"
 SAMPLE_EVENT_ID = "evt_01k6dj9vx44t7m2q9v3x5z8b1c"
 SAMPLE_CREDENTIAL_ID = "9d4e6f8a-2b1c-4d3e-8f5a-7c6b0e1d2a94"  # the actor of the pipeline samples' event
-PUBLIC = {"oauth-issue_token", "oauth-validate_token", "oauth-jwks", "oauth-server_metadata", "system-health"}
+PUBLIC = {
+    "oauth-issue_token",
+    "oauth-validate_token",
+    "oauth-jwks",
+    "oauth-server_metadata",
+    "system-health",
+    "docs-openapi_document",
+    "docs-docs_page",
+    "docs-docs_asset",
+}
 FORM_BODIES = {
     "oauth-issue_token": (
         "grant_type=client_credentials&client_id=REPLACE_WITH_CLIENT_ID&client_secret=REPLACE_WITH_CLIENT_SECRET"
@@ -78,7 +87,15 @@ def event_name(route: tpl.FunctionRoute) -> str:
     return name_of(route.code_uri, route.handler)
 
 
-ROUTES = {event_name(r): r for r in tpl.routes()}
+def sample_path(name: str) -> str | None:
+    """The path (``resource``) a sample event was sent to, if the sample exists."""
+    sample = EVENTS / f"{name}.json"
+    return json.loads(sample.read_text()).get("resource") if sample.is_file() else None
+
+
+# Each API function's route, by sample name; for MethodNotAllowedFunction (an ANY route on every
+# route path), the route of the path its sample calls.
+ROUTES = {event_name(r): r for r in tpl.routes() if r.method != "ANY" or r.path == sample_path(event_name(r))}
 # The functions a stream or queue triggers, by sample name: no API route.
 PIPELINE = {
     name_of(f.code_uri, f.handler): f.logical_id
@@ -143,7 +160,7 @@ def test_every_function_has_exactly_one_sample_event_and_every_event_a_function(
     assert len(set(names)) == len(names) == len(functions)
     assert sorted(names) == EVENT_NAMES
     # And each is either an API function with one route or one of the pipeline functions
-    assert sorted(r.logical_id for r in tpl.routes()) == sorted(set(functions) - set(PIPELINE.values()))
+    assert sorted(r.logical_id for r in ROUTES.values()) == sorted(set(functions) - set(PIPELINE.values()))
     assert PIPELINE == {
         "pipeline-publish_events": "PublishEventsFunction",
         "pipeline-fan_out": "FanOutWebhooksFunction",
@@ -159,7 +176,11 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
     headers, context = evt["headers"], evt["requestContext"]
 
     # Then it is what API Gateway would send for that route
-    assert evt["httpMethod"] == context["httpMethod"] == route.method
+    assert evt["httpMethod"] == context["httpMethod"]
+    if route.method == "ANY":  # API Gateway sends it the methods its path's routes do not declare
+        assert (evt["httpMethod"], route.path) not in {(r.method, r.path) for r in tpl.routes()}
+    else:
+        assert evt["httpMethod"] == route.method
     assert evt["resource"] == context["resourcePath"] == route.path
     assert (route.matches(evt["httpMethod"], evt["path"]) or None) == evt["pathParameters"]
     assert context["path"] == f"/{context['stage']}{evt['path']}"
@@ -1006,6 +1027,50 @@ CHECKS["accounts-update"] = check_accounts_update
 CHECKS["accounts-list_clients"] = check_accounts_list_clients
 CHECKS["accounts-add_client"] = check_accounts_add_client
 CHECKS["accounts-remove_client"] = check_accounts_remove_client
+
+
+def check_docs_method_not_allowed(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # A method the path does not declare: 405 in the envelope, the path's own methods in Allow
+    request_id = evt["requestContext"]["requestId"]
+    assert reply.status == 405, reply.text
+    assert reply.header("Content-Type") == "application/json"
+    assert reply.header("Allow") == "GET, POST"
+    assert reply.header("x-request-id") == request_id
+    assert reply.body == {
+        "success": False,
+        "code": "METHOD_NOT_ALLOWED",
+        "message": "Method PUT is not allowed on this resource.",
+        "requestId": request_id,
+    }
+
+
+CHECKS["docs-method_not_allowed"] = check_docs_method_not_allowed
+
+
+def check_docs_openapi_document(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # The document, its server the stage URL the sample was sent to
+    assert reply.status == 200, reply.text
+    assert reply.header("Content-Type") == "application/json"
+    assert reply.body["openapi"].startswith("3.1")
+    context = evt["requestContext"]
+    assert reply.body["servers"] == [{"url": f"https://{context['domainName']}/{context['stage']}"}]
+
+
+def check_docs_docs_page(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.header("Content-Type") == "text/html; charset=utf-8"
+    assert 'src="docs/swagger-ui-bundle.js' in reply.text
+
+
+def check_docs_docs_asset(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    assert reply.status == 200, reply.text
+    assert reply.header("Content-Type") == "text/css; charset=utf-8"
+    assert reply.text == (tpl.ROOT / "docs/node_modules/swagger-ui-dist/swagger-ui.css").read_text()
+
+
+CHECKS["docs-openapi_document"] = check_docs_openapi_document
+CHECKS["docs-docs_page"] = check_docs_docs_page
+CHECKS["docs-docs_asset"] = check_docs_docs_asset
 
 
 def test_every_sample_event_has_a_check():

@@ -83,7 +83,8 @@ class Api:
     """Calls the API the way API Gateway would: the template's route table picks the function."""
 
     def __init__(self) -> None:
-        self.routes = tpl.routes()
+        # A path's explicit methods take precedence over its ANY method (MethodNotAllowedFunction).
+        self.routes = sorted(tpl.routes(), key=lambda route: route.method == "ANY")
 
     def call(
         self,

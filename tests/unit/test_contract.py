@@ -17,8 +17,11 @@ from local import template as tpl
 
 TEMPLATE = tpl.load()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
-ROUTES = tpl.routes()
+# The function behind every route path's ANY method (API Gateway's 404 for a wrong method -> 405).
+METHOD_NOT_ALLOWED = "MethodNotAllowedFunction"
+ROUTES = [r for r in tpl.routes() if r.method != "ANY"]
 ROUTE_IDS = [r.logical_id for r in ROUTES]
+ANY_ROUTES = [r for r in tpl.routes() if r.method == "ANY"]
 FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
 TABLES = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::DynamoDB::Table"}
 GATEWAY_RESPONSES: dict[str, Any] = RESOURCES["PartnerApi"]["Properties"]["GatewayResponses"]
@@ -28,6 +31,9 @@ PUBLIC_ROUTES = {
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/{asset}"),
 }
 LIST_ROUTES = {
     ("GET", "/partner/v1/clients"),
@@ -150,14 +156,64 @@ def only_event(logical_id: str) -> dict[str, Any]:
 
 
 def test_every_function_is_an_api_route_or_a_pipeline_trigger():
-    assert sorted(ROUTE_IDS) == sorted(set(FUNCTIONS) - set(PIPELINE))
+    assert sorted(ROUTE_IDS) == sorted(set(FUNCTIONS) - set(PIPELINE) - {METHOD_NOT_ALLOWED})
     assert set(PIPELINE) <= set(FUNCTIONS)
     assert len(set(ROUTE_IDS)) == len(ROUTE_IDS)
 
 
-@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - set(PIPELINE)))
+@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - set(PIPELINE) - {METHOD_NOT_ALLOWED}))
 def test_api_functions_have_exactly_one_event_an_api_route(logical_id: str):
     assert only_event(logical_id)["Type"] == "Api"
+
+
+def test_every_route_path_has_an_any_method_answering_405():
+    # Given the paths the template's routes use, and the ANY events of the 405 function
+    route_paths = sorted({r.path for r in ROUTES})
+    any_paths = [r.path for r in ANY_ROUTES]
+    events = FUNCTIONS[METHOD_NOT_ALLOWED]["Properties"]["Events"].values()
+
+    # Then each route path has exactly one ANY method, on the one API, and only there: a method a
+    # path does not declare is answered 405 METHOD_NOT_ALLOWED, never API Gateway's 404
+    assert sorted(any_paths) == route_paths
+    assert {r.logical_id for r in ANY_ROUTES} == {METHOD_NOT_ALLOWED}
+    assert all(e["Type"] == "Api" and e["Properties"]["RestApiId"] == {"Ref": "PartnerApi"} for e in events)
+    assert len(events) == len(any_paths)
+
+
+def test_the_405_functions_invoke_permissions_fit_lambdas_resource_policy_limit():
+    # Given the statement SAM adds to the function's resource policy for each ANY event, at its
+    # longest (a 100-character statement id, a 64-character function name)
+    def statement(path: str) -> dict[str, Any]:
+        source = "arn:aws:execute-api:ap-southeast-2:123456789012:abcdefghij/*/*" + re.sub(
+            r"\{\w+\}", "*", path
+        )
+        return {
+            "Sid": "s" * 100,
+            "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:ap-southeast-2:123456789012:function:" + "f" * 64,
+            "Condition": {"ArnLike": {"AWS:SourceArn": source}},
+        }
+
+    policy = {"Version": "2012-10-17", "Id": "default", "Statement": [statement(r.path) for r in ANY_ROUTES]}
+
+    # Then the policy stays under Lambda's 20 KB quota, or the deployment fails (one statement per
+    # route path: past about 43 paths, split the ANY events over a second function)
+    assert len(json.dumps(policy, separators=(",", ":"))) < 20 * 1024
+
+
+def test_the_405_function_declares_no_route_reads_nothing_and_ships_the_openapi_document():
+    # Given the 405 function, loaded from its CodeUri as Lambda loads it
+    module = load_function(ANY_ROUTES[0])
+    props = FUNCTIONS[METHOD_NOT_ALLOWED]["Properties"]
+
+    # Then it registers no route of its own (its methods are the ones nobody declares), needs no
+    # AWS access, and the document it takes Allow from is in its package
+    assert module.api.routes == []
+    assert module.handler == module.api.handler
+    assert props["Policies"] == []
+    assert (tpl.ROOT / props["CodeUri"] / "openapi.json").is_file()
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -90,6 +91,17 @@ class PartnerNotFound(NotFound):
 class AccountNotFound(NotFound):
     code = "ACCOUNT_NOT_FOUND"
     default_message = "Account not found."
+
+
+class MethodNotAllowed(DomainError):
+    """The path is a route, but not for this method; ``allowed`` lists the methods it has."""
+
+    code = "METHOD_NOT_ALLOWED"
+    default_message = "The method is not allowed on this resource."
+
+    def __init__(self, method: str, allowed: Sequence[str]) -> None:
+        super().__init__(f"Method {method} is not allowed on this resource." if method else None)
+        self.allowed = tuple(allowed)
 
 
 class Conflict(DomainError):

@@ -4,10 +4,15 @@ A handler module is a few lines::
 
     api = Api()
 
-    @api.route("POST", "/partner/v1/clients", scope="clients:write")
+    @api.route("POST", "/partner/v1/clients", scope="clients:write", body=ClientCreate, response=Client,
+               status=201, errors=(404, 409))
     def register_client(call: Call) -> Response[str]: ...
 
     handler = api.handler
+
+What a route declares (its ``Route``) is all there is about it: ``Call`` parses the request with the
+declared models, and ``partner_api.http.openapi`` builds the published document from the same
+declarations, so the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -32,31 +38,74 @@ from partner_api.errors import (
     FieldIssue,
     InvalidInput,
     InvalidJson,
+    MethodNotAllowed,
     MissingScopes,
     OAuthError,
     PayloadTooLarge,
 )
 from partner_api.http import errors, idempotency
-from partner_api.ids import is_uuid
 from partner_api.logic.versions import etag
 from partner_api.logs import correlate, logger
+from partner_api.models.common import EVENT_ID_RE, UUID_RE
 from partner_api.store.events import Actor
 
 MAX_BODY_BYTES = 64 * 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
-Model = TypeVar("Model", bound=BaseModel)
+# What a path parameter holds: a lowercase UUID unless named here. Call checks it, the document shows it.
+PATH_PARAMETER_PATTERNS = {"eventId": EVENT_ID_RE, "asset": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"}
+PATH_PARAMETER_ISSUES = {"eventId": "must be an event id", "asset": "must be a file name"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """Everything about one route: how it is served, parsed and documented."""
+
+    method: str
+    path: str  # template syntax: /partner/v1/clients/{clientId}
+    name: str  # the view's name; the operation id
+    summary: str  # the handler module's docstring, after "METHOD /path: "
+    auth: str  # token | operator | none
+    scope: str | None
+    body: type[BaseModel] | None  # a JSON body
+    form: type[BaseModel] | None  # a form-encoded body (the OAuth endpoints)
+    query: type[BaseModel] | None
+    response: Any  # the success body's model: ``data`` of the envelope, or the whole body
+    status: tuple[int, ...]  # the success statuses, the usual one first
+    errors: tuple[int, ...]  # statuses beyond those the declaration implies (404, 409, ...)
+    if_match: bool  # reads If-Match (412 on a stale one)
+    media_types: tuple[str, ...]  # of the success body
+
+    @property
+    def enveloped(self) -> bool:
+        """API.md section 1: every ``/partner/v1`` and ``/admin/v1`` answer is in the envelope."""
+        return self.path.startswith(("/partner/", "/admin/"))
+
+    @property
+    def idempotent_posts(self) -> bool:
+        """``Idempotency-Key`` applies: authenticated POSTs under the envelope."""
+        return self.method == "POST" and self.auth != "none" and self.enveloped
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path)
 
 
 class Call:
     """One request as a route sees it: who is calling, and its parsed parts."""
 
     def __init__(
-        self, event: dict[str, Any], request_id: str, path_params: dict[str, str], principal: Principal | None
+        self,
+        event: dict[str, Any],
+        request_id: str,
+        path_params: dict[str, str],
+        principal: Principal | None,
+        route: Route | None = None,
     ) -> None:
         self.event = event
         self.request_id = request_id
         self.path_params = path_params
         self._principal = principal
+        self.route = route
 
     @property
     def principal(self) -> Principal:
@@ -72,13 +121,11 @@ class Call:
         )
 
     def path_id(self, name: str) -> str:
-        """A UUID path parameter; a malformed one is a 400, not a lookup."""
+        """An id path parameter (``path_pattern``); a malformed one is a 400, not a lookup."""
         value = self.path_params.get(name, "")
-        if not is_uuid(value):
-            raise InvalidInput(
-                f"The {name} value specified is invalid.",
-                details=[FieldIssue(name, "must be a lowercase UUID")],
-            )
+        if not re.fullmatch(path_pattern(name), value):  # fullmatch: `$` alone lets a final newline in
+            issue = PATH_PARAMETER_ISSUES.get(name, "must be a lowercase UUID")
+            raise InvalidInput(f"The {name} value specified is invalid.", details=[FieldIssue(name, issue)])
         return value
 
     def header(self, name: str) -> str | None:
@@ -86,7 +133,15 @@ class Call:
 
     @property
     def if_match(self) -> str | None:
-        return self.header("if-match")
+        """The ``If-Match`` value; an empty one (no entity tag at all) is no condition."""
+        self._declared("if_match")
+        return (self.header("if-match") or "").strip() or None
+
+    def _declared(self, part: str) -> Any:
+        declared = getattr(self.route, part, None) if self.route else None
+        if not declared:  # the route uses a part of the request its declaration does not document
+            raise RuntimeError(f"route does not declare {part}")
+        return declared
 
     def raw_body(self) -> bytes:
         body = self.event.get("body") or ""
@@ -104,8 +159,10 @@ class Call:
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidJson() from exc
 
-    def body(self, model: type[Model]) -> Model:
-        """The JSON body validated by ``model``; a JSON value other than an object is invalid."""
+    def body(self) -> Any:
+        """The JSON body validated by the route's ``body`` model; a JSON value other than an object
+        is invalid."""
+        model = self._declared("body")
         data = self.json()
         if not isinstance(data, dict):
             raise InvalidInput(
@@ -118,13 +175,17 @@ class Call:
             raise errors.from_validation(exc) from exc
 
     def form(self) -> dict[str, str]:
-        """An ``application/x-www-form-urlencoded`` body (a repeated field keeps its first value)."""
+        """The route's ``application/x-www-form-urlencoded`` body (a repeated field keeps its first
+        value; its ``form`` model documents the fields, the OAuth logic judges them)."""
+        self._declared("form")
         fields: dict[str, str] = {}
         for name, value in parse_qsl(self.raw_body().decode("utf-8", "replace"), keep_blank_values=True):
             fields.setdefault(name, value)
         return fields
 
-    def query(self, model: type[Model]) -> Model:
+    def query(self) -> Any:
+        """The query string validated by the route's ``query`` model."""
+        model = self._declared("query")
         params = dict(self.event.get("queryStringParameters") or {})
         try:
             return model.model_validate(params)
@@ -149,6 +210,10 @@ class Call:
             body=errors.json_body(body),
             headers={**(headers or {}), "x-request-id": self.request_id},
         )
+
+
+def path_pattern(name: str) -> str:
+    return PATH_PARAMETER_PATTERNS.get(name, UUID_RE)
 
 
 def base_url(event: dict[str, Any]) -> str:
@@ -184,6 +249,13 @@ def _new_request_id() -> str:
 
 
 View = Callable[[Call], Response[str]]
+
+
+def _summary(view: View) -> str:
+    """The first line of the handler module's docstring, without its ``METHOD /path: `` prefix."""
+    doc = (view.__globals__.get("__doc__") or view.__doc__ or "").strip().splitlines()
+    first = doc[0] if doc else view.__name__.replace("_", " ")
+    return first.split(": ", 1)[-1].rstrip(".")
 
 
 class _PerThreadResolver(APIGatewayRestResolver):
@@ -223,20 +295,54 @@ class Api:
         self._current = threading.local()  # this thread's request id
         self.resolver.exception_handler(Exception)(self._on_error)
         self.resolver.not_found()(self._on_not_found)
-        self.routes: list[tuple[str, str]] = []
+        self.declared: list[Route] = []
 
     def route(
-        self, method: str, path: str, *, scope: str | None = None, auth: str = "token"
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str | None = None,
+        auth: str = "token",
+        body: type[BaseModel] | None = None,
+        form: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int | tuple[int, ...] = 200,
+        errors: tuple[int, ...] = (),
+        if_match: bool = False,
+        media_type: str | tuple[str, ...] = "application/json",
     ) -> Callable[[View], View]:
         """Register ``view`` for ``method path`` (template syntax, ``{param}``).
 
         ``auth``: ``token`` (a valid token whose ``scope`` the route needs, if given),
-        ``operator`` (an operator token with ``admin``), or ``none``.
+        ``operator`` (an operator token with ``admin``), or ``none``. ``body``/``form``/``query``
+        are the models ``Call`` parses with; ``response`` the model of what a success answers
+        (``data`` of the envelope) with ``status`` (or one of several); ``errors`` the statuses
+        the route's logic can answer beyond those its declaration implies.
         """
-        self.routes.append((method.upper(), path))
+        method = method.upper()
         powertools_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
         def register(view: View) -> View:
+            route = Route(
+                method=method,
+                path=path,
+                name=view.__name__,
+                summary=_summary(view),
+                auth=auth,
+                scope=scope,
+                body=body,
+                form=form,
+                query=query,
+                response=response,
+                status=status if isinstance(status, tuple) else (status,),
+                errors=errors,
+                if_match=if_match,
+                media_types=media_type if isinstance(media_type, tuple) else (media_type,),
+            )
+            self.declared.append(route)
+
             def run(**path_params: str) -> Response[str]:
                 event = self.resolver.current_event.raw_event
                 principal = None
@@ -249,13 +355,13 @@ class Api:
                         raise MissingScopes()  # operators manage partners, not their data
                     if needed and not principal.has_scope(needed):
                         raise MissingScopes()
-                call = Call(event, self._request_id, path_params, principal)
+                call = Call(event, self._request_id, path_params, principal, route)
                 key = call.header("idempotency-key")
-                if key is not None and method.upper() == "POST" and principal is not None:
+                if key is not None and route.idempotent_posts and principal is not None:
                     response = idempotency.once(
                         principal.client_id,
                         key,
-                        call.raw_body(),
+                        f"{method} {event.get('path', '')}\n".encode() + call.raw_body(),
                         self.resolver.lambda_context,
                         lambda: view(call),
                     )
@@ -263,10 +369,14 @@ class Api:
                     return response
                 return view(call)
 
-            self.resolver.route(powertools_path, method.upper())(run)
+            self.resolver.route(powertools_path, method)(run)
             return view
 
         return register
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.declared]
 
     @property
     def _request_id(self) -> str:
@@ -288,6 +398,22 @@ class Api:
             },
         )
         return response
+
+    def method_not_allowed(self, allowed: Callable[[str], Sequence[str]]) -> None:
+        """Answer any method on any path with ``405 METHOD_NOT_ALLOWED``, its ``Allow`` header
+        listing ``allowed(resource)`` (``resource``: the template path API Gateway matched).
+
+        For the function behind each route path's ``ANY`` method, which API Gateway reaches only
+        with the methods the path's own routes do not declare. It declares no route of its own.
+        """
+
+        def refuse() -> Response[str]:
+            event = self.resolver.current_event.raw_event
+            resource = str(event.get("resource") or "")
+            raise MethodNotAllowed(str(event.get("httpMethod") or ""), allowed(resource))
+
+        any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]  # what ANY receives
+        self.resolver.route(".+", any_method, include_in_schema=False)(refuse)
 
     def _respond(self, status: int, body: Any, headers: dict[str, str]) -> Response[str]:
         return Response(

@@ -12,6 +12,7 @@ from partner_api.errors import (
     FieldIssue,
     Forbidden,
     InvalidInput,
+    MethodNotAllowed,
     MissingParameters,
     NotFound,
     OAuthError,
@@ -27,6 +28,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (MethodNotAllowed, 405),
     (Conflict, 409),
     (PreconditionFailed, 412),
     (Unprocessable, 422),
@@ -63,7 +65,11 @@ def envelope_error(error: DomainError, request_id: str) -> tuple[int, dict[str, 
     if error.details:
         body["details"] = [{"field": d.field, "issue": d.issue} for d in error.details]
     body["requestId"] = request_id
-    headers = {"Retry-After": MAX_RETRY_AFTER} if isinstance(error, DependencyUnavailable) else {}
+    headers: dict[str, str] = {}
+    if isinstance(error, DependencyUnavailable):
+        headers["Retry-After"] = MAX_RETRY_AFTER
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)  # RFC 9110: the methods the resource has
     return status_of(error), body, headers
 
 

@@ -1,6 +1,6 @@
 """``Idempotency-Key`` on POST routes (API.md section 1), with Powertools' idempotency utility.
 
-The key is scoped to the calling credential and kept 24 hours; the body's hash must match.
+The key is scoped to the calling credential and kept 24 hours; the method, path and body must match.
 A replay returns the first response (status, body, headers) marked ``Idempotent-Replayed``.
 Failed requests are not kept, so retrying them runs them again.
 """
@@ -21,19 +21,22 @@ MAX_KEY_LENGTH = 255
 
 
 def once(
-    scope: str, key: str, body: bytes, context: Any, execute: Callable[[], Response[str]]
+    scope: str, key: str, request: bytes, context: Any, execute: Callable[[], Response[str]]
 ) -> Response[str]:
-    """Run ``execute`` at most once per (``scope``, ``key``); later calls get its response again."""
+    """Run ``execute`` at most once per (``scope``, ``key``); later calls get its response again.
+
+    ``request`` is what a retry must repeat: the method, the path and the body. The same key on
+    another route is a reuse (422), as Stripe's is, not a replay of another route's answer."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
             "The Idempotency-Key header is invalid.",
-            details=[FieldIssue("Idempotency-Key", "at most 255 printable characters")],
+            details=[FieldIssue("Idempotency-Key", "1 to 255 printable characters")],
         )
     replayed = False
 
@@ -60,7 +63,7 @@ def once(
         return {"status": response.status_code, "body": response.body, "headers": headers}
 
     try:
-        first = run(request={"key": f"{scope}#{key}", "body": hashlib.sha256(body).hexdigest()})
+        first = run(request={"key": f"{scope}#{key}", "body": hashlib.sha256(request).hexdigest()})
     except IdempotencyAlreadyInProgressError as exc:
         raise IdempotencyKeyInUse() from exc
     except IdempotencyValidationError as exc:

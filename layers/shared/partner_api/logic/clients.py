@@ -39,6 +39,8 @@ _OPTIMISTIC_RETRIES = 5
 def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, Any]:
     """Create an active client; a live client with the same email (any case) → 409."""
     fields = body.given()
+    # The model reports a missing name only with other problems (see ClientCreate): a body
+    # otherwise valid, or an account's create-or-update turned create, is caught here.
     if not fields.get("name"):
         if fields.get("firstName") and fields.get("lastName"):
             fields["name"] = f"{fields['firstName']} {fields['lastName']}"[:255]

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+EVENT_ID_RE = r"^evt_[0-9a-hjkmnp-tv-z]{26}$"  # partner_api.ids.new_event_id
 
 
 def _email(value: str) -> str:
@@ -27,16 +37,53 @@ def _domain(value: str) -> str:
     return value
 
 
+# RFC 3339's date-time (what JSON Schema's "date-time" format means): pydantic alone would also
+# take a bare date or a number of seconds.
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _iso_date_time(value: Any) -> Any:
+    if not isinstance(value, str) or not ISO_DATE_TIME.match(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2025-09-30T15:01:53.188Z")
+    return value
+
+
+IsoDateTime = Annotated[
+    datetime, BeforeValidator(_iso_date_time), WithJsonSchema({"type": "string", "format": "date-time"})
+]
 Email = Annotated[str, AfterValidator(_email)]
 DomainName = Annotated[str, AfterValidator(_domain)]
 Uuid = Annotated[str, Field(pattern=UUID_RE)]
 
 
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+_SCHEMA_NOTES = ("description", "default", "examples")
+
+
+def optional_strings_may_be_blank(schema: dict[str, Any]) -> None:
+    """The published schema says what ``_blank_is_absent`` does: an optional field that takes a
+    string may also be sent blank (it then counts as not sent, or as cleared in a PATCH)."""
+    required = set(schema.get("required", ()))
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf") or [{k: v for k, v in field.items() if k not in _SCHEMA_NOTES}]
+        if name in required or not any(o.get("type") == "string" for o in options):
+            continue
+        notes = {k: v for k, v in field.items() if k in _SCHEMA_NOTES}
+        schema["properties"][name] = {"anyOf": [*options, BLANK], **notes}
+
+
 class InputModel(BaseModel):
     """A request body: unknown fields rejected, strings trimmed, blank strings treated as absent."""
 
-    # defer_build: a function builds only the validators of the models it actually uses.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=False, defer_build=True)
+    # strict: a JSON body's types are what the document says (no 0 for false, no "5" for 5);
+    # Built at import, not deferred to first use: pydantic's deferred build is not thread-safe (a
+    # model racing its first build can validate with its parent's validator), and import runs once.
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        strict=True,
+        json_schema_extra=optional_strings_may_be_blank,
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -64,7 +111,7 @@ class PatchModel(InputModel):
 class ListQuery(BaseModel):
     """Pagination parameters every list accepts."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=1_000_000)

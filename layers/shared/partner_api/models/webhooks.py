@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
 from partner_api.event_types import EVENT_TYPES
-from partner_api.models.common import InputModel, ListQuery
+from partner_api.models.common import InputModel, IsoDateTime, ListQuery
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
@@ -32,8 +31,8 @@ class WebhookListQuery(ListQuery):
 class EventListQuery(ListQuery):
     type: EventType | None = None
     resourceId: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
 
 
 def public_webhook(record: dict[str, Any], secret: str | None = None) -> dict[str, Any]:

@@ -362,6 +362,7 @@ class Client:
         from tests.support.apigw import Api
 
         self.api = Api()
+        self.credentials: dict[str, tuple[str, str]] = {}  # token -> the credential it came from
 
     def call(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
         reply = self.api.call(method, path, **kwargs)
@@ -378,7 +379,16 @@ class Client:
             "data"
         ]
         credential = data["credential"]
-        return data["partner"], self.token(credential["clientId"], credential["clientSecret"])
+        token = self.token(credential["clientId"], credential["clientSecret"])
+        self.credentials[token] = (credential["clientId"], credential["clientSecret"])
+        return data["partner"], token
+
+    def dpop_token(self, token: str, key: Any, issuer: str) -> str:
+        """A token of ``token``'s credential bound to ``key`` (a ``tests.support.dpop.Key``)."""
+        client_id, secret = self.credentials[token]
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        proof = key.proof("POST", f"{issuer}/oauth/token")
+        return str(self.call("POST", "/oauth/token", 200, form=form, headers={"DPoP": proof})["access_token"])
 
     def register(self, token: str, n: int, path: str = "/partner/v1/clients") -> str:
         body = {"name": f"Client {n}", "email": f"client{n}-{uuid.uuid4().hex[:8]}@example.com"}
@@ -428,8 +438,9 @@ class Budget:
         return self.low <= count <= self.high
 
 
-ONE, AT_MOST_TWO, ONE_OR_TWO, NONE = (
+ONE, TWO, AT_MOST_TWO, ONE_OR_TWO, NONE = (
     Budget(1, 1, "1"),
+    Budget(2, 2, "2"),
     Budget(0, 2, "<=2"),
     Budget(1, 2, "1-2"),
     Budget(0, 0, "0"),
@@ -439,8 +450,11 @@ ONE, AT_MOST_TWO, ONE_OR_TWO, NONE = (
 def aws_calls(client: Client, recorder: Recorder) -> Findings:
     import jwt
 
-    from partner_api.auth import tokens
+    from partner_api.auth import binding, tokens
     from partner_api.config import settings
+
+    def bearer(token: str, issuer: str) -> binding.Request:
+        return binding.Request("GET", f"{issuer}/partner/v1/clients", f"Bearer {token}")
 
     operator = operator_token(client)
     _, token = client.tenant(operator, "Bench Calls Partner")
@@ -468,6 +482,21 @@ def aws_calls(client: Client, recorder: Recorder) -> Findings:
     warm = client.register(token, 0)
     new = measure("clients", "register", ONE, lambda: None, lambda: client.register(token, 1))
     measure("clients", "get", ONE, get(f"{base}/{warm}"), get(f"{base}/{new}"))
+    # The same read with a DPoP-bound token: one more call, the conditional write of its proof.
+    from tests.support.dpop import Key
+
+    key, public = Key(), jwt.decode(token, options={"verify_signature": False})["iss"]
+    bound = client.dpop_token(token, key, public)
+
+    def get_with_proof(path: str) -> Any:
+        def request() -> Any:
+            proof = key.proof("GET", public + path, bound)
+            headers = {"Authorization": f"DPoP {bound}", "DPoP": proof}
+            return client.call("GET", path, 200, headers=headers)
+
+        return request
+
+    measure("clients", "get, DPoP", TWO, get_with_proof(f"{base}/{warm}"), get_with_proof(f"{base}/{new}"))
     measure(
         "clients",
         "update",
@@ -478,7 +507,7 @@ def aws_calls(client: Client, recorder: Recorder) -> Findings:
     measure("clients", "list page", ONE_OR_TWO, get(base, query=page), get(base, query=page))
     measure("clients", "delete", AT_MOST_TWO, delete(f"{base}/{warm}"), delete(f"{base}/{new}"))
     issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
-    measure("clients", "auth", NONE, lambda: None, lambda: tokens.authenticate(f"Bearer {token}", issuer))
+    measure("clients", "auth", NONE, lambda: None, lambda: tokens.authenticate(bearer(token, issuer), issuer))
 
     # The legacy routes are other functions over the same logic: the same budget.
     legacy = "/partner/v1/register-user"
@@ -558,7 +587,7 @@ def aws_calls(client: Client, recorder: Recorder) -> Findings:
     fresh_issuer = jwt.decode(fresh, options={"verify_signature": False})["iss"]
     with recorder.recording() as status_calls:
         for _ in range(25):
-            tokens.authenticate(f"Bearer {fresh}", fresh_issuer)
+            tokens.authenticate(bearer(fresh, fresh_issuer), fresh_issuer)
     window = settings().status_cache_seconds
 
     findings: Findings = []

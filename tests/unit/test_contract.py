@@ -60,6 +60,15 @@ WRITE_ACTION = re.compile(
     r"ChangeMessageVisibility.*|DeleteMessage.*)|events:(\*|PutEvents))$"
 )
 DECRYPT = re.compile(r"^kms:(\*|Decrypt)$")
+# The one write a read-only function makes: recording a DPoP proof as used, so no function or
+# container accepts it again (DESIGN.md "DPoP and SCIM").
+PROOF_RECORD = {
+    "Effect": "Allow",
+    "Action": "dynamodb:PutItem",
+    "Resource": {"Fn::GetAtt": ["ProofsTable", "Arn"]},
+}
+# The route that checks a DPoP proof without authenticating a token: it binds the token it issues.
+BINDS_TOKENS = ("POST", "/oauth/token")
 # The functions that a stream or queue triggers instead of an API route: their trigger type, and
 # the function of partner_api.triggers they export as their handler.
 PIPELINE = {
@@ -91,14 +100,26 @@ def policies(logical_id: str) -> list[Any]:
     return list(FUNCTIONS[logical_id]["Properties"].get("Policies") or [])
 
 
-def statement_actions(logical_id: str) -> list[str]:
+def statement_actions(logical_id: str, *, but_proof_records: bool = False) -> list[str]:
     actions: list[str] = []
     for policy in policies(logical_id):
         if isinstance(policy, dict) and "Statement" in policy:
             for statement in policy["Statement"]:
+                if but_proof_records and is_proof_record(statement):
+                    continue
                 found = statement.get("Action", [])
                 actions.extend([found] if isinstance(found, str) else found)
     return actions
+
+
+def is_proof_record(statement: dict[str, Any]) -> bool:
+    found = statement.get("Resource")
+    return (
+        statement.get("Effect") == "Allow"
+        and statement.get("Action") in ("dynamodb:PutItem", ["dynamodb:PutItem"])
+        and isinstance(found, dict)
+        and target(found) == ("ProofsTable", "Arn")
+    )
 
 
 def policy_tables(logical_id: str, kind: str) -> set[str]:
@@ -532,7 +553,9 @@ def test_every_gateway_response_renders_to_the_error_envelope(response_type: str
 def test_read_only_routes_get_no_write_access(route: tpl.FunctionRoute):
     named = {next(iter(p)) for p in policies(route.logical_id) if isinstance(p, dict)}
     assert not named & WRITE_POLICIES
-    assert not [a for a in statement_actions(route.logical_id) if WRITE_ACTION.match(a)]
+    assert not [
+        a for a in statement_actions(route.logical_id, but_proof_records=True) if WRITE_ACTION.match(a)
+    ]
     # No read route shows a webhook secret, so none may decrypt one.
     assert "KMSDecryptPolicy" not in named
     assert not [a for a in statement_actions(route.logical_id) if DECRYPT.match(a)]
@@ -547,6 +570,57 @@ def test_authenticated_routes_can_verify_tokens_and_read_credential_status(route
         route.logical_id, "DynamoDBCrudPolicy"
     )
     assert "TenantsTable" in readable
+
+
+def checks_dpop_proofs(route: tpl.FunctionRoute) -> bool:
+    """Whether the function's code checks DPoP proofs: its declared route authenticates a token
+    (``auth`` other than ``none``), or it is the token endpoint."""
+    (declared,) = load_function(route).api.declared
+    return declared.auth != "none" or (route.method, route.path) == BINDS_TOKENS
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_functions_that_check_dpop_proofs_may_record_them_and_nothing_more(route: tpl.FunctionRoute):
+    # Given what the function may do on the proofs table
+    on_proofs = {action for action, resource in grants(route.logical_id) if resource == "ProofsTable"}
+    records = [
+        s
+        for p in policies(route.logical_id)
+        if isinstance(p, dict)
+        for s in p.get("Statement", [])
+        if is_proof_record(s)
+    ]
+
+    # Then a function checking proofs has exactly the one statement allowing PutItem there (a
+    # replayed proof is refused by every function); any other function has no access to it
+    if checks_dpop_proofs(route):
+        assert records == [PROOF_RECORD]
+        assert on_proofs == {"dynamodb:PutItem"}
+    else:
+        assert records == [] and on_proofs == set()
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if checks_dpop_proofs(r)], ids=lambda r: r.logical_id)
+def test_functions_that_check_dpop_proofs_may_read_the_nonce_key_when_nonces_are_on(
+    route: tpl.FunctionRoute,
+):
+    # The nonce's HMAC key derives from the cursor secret: readable always (lists), or when on.
+    secret = {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSecret"}}}
+    when_on = {"Fn::If": ["DpopNonceOn", secret, {"Ref": "AWS::NoValue"}]}
+    found = [p for p in policies(route.logical_id) if p in (secret, when_on)]
+    assert len(found) == 1, found
+
+
+def test_the_proofs_table_expires_its_items_and_nonces_are_off_unless_switched_on():
+    props = TABLES["ProofsTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PROOFS_TABLE"] == {"Ref": "ProofsTable"}
+    assert variables["DPOP_NONCE"] == {"Ref": "DpopNonce"}
+    parameter = TEMPLATE["Parameters"]["DpopNonce"]
+    assert parameter["Default"] == "off" and sorted(parameter["AllowedValues"]) == ["off", "on"]
+    assert TEMPLATE["Conditions"]["DpopNonceOn"] == {"Fn::Equals": [{"Ref": "DpopNonce"}, "on"]}
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_a_create_route_documents_its_body_answer_errors_headers_and_scope():
     statuses = {"201", "400", "401", "403", "404", "409", "413", "422", "429", "500", "503"}
     assert set(op["responses"]) == statuses
     assert op["responses"]["409"] == {"$ref": "#/components/responses/Error409"}
-    assert op["security"] == [{"oauth2": ["clients:write"]}]
+    assert op["security"] == [{"oauth2": ["clients:write"]}, {"dpop": ["clients:write"]}]
     assert "Idempotency-Key" in [p["name"] for p in op["parameters"]]
     # and a link to read what it created
     assert op["responses"]["201"]["links"]["get_client"]["parameters"] == {
@@ -77,7 +77,9 @@ def test_a_create_route_documents_its_body_answer_errors_headers_and_scope():
 
 
 def test_a_list_route_documents_its_query_from_the_query_model():
-    params = {p["name"]: p for p in operation("GET", "/partner/v1/clients")["parameters"]}
+    params = {
+        p["name"]: p for p in operation("GET", "/partner/v1/clients")["parameters"] if p["name"] != "DPoP"
+    }
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
     assert params["status"]["schema"]["enum"] == ["active", "inactive", "suspended", "deleted"]
     assert params["partnerId"]["schema"]["pattern"].startswith("^[0-9a-f]{8}")
@@ -88,8 +90,10 @@ def test_read_routes_accept_the_read_or_the_write_scope_and_operator_routes_need
     assert operation("GET", "/partner/v1/clients")["security"] == [
         {"oauth2": ["clients:read"]},
         {"oauth2": ["clients:write"]},
+        {"dpop": ["clients:read"]},
+        {"dpop": ["clients:write"]},
     ]
-    assert operation("GET", "/admin/v1/partners")["security"] == [{"oauth2": ["admin"]}]
+    assert operation("GET", "/admin/v1/partners")["security"] == [{"oauth2": ["admin"]}, {"dpop": ["admin"]}]
     assert operation("GET", "/health")["security"] == []
 
 
@@ -101,6 +105,37 @@ def test_the_token_endpoint_documents_its_form_basic_auth_and_oauth_errors():
     assert op["responses"]["400"] == {"$ref": "#/components/responses/OAuthError400"}
     assert op["responses"]["401"] == {"$ref": "#/components/responses/OAuthError401"}
     assert op["responses"]["413"] == {"$ref": "#/components/responses/Error413"}  # the edge's envelope
+
+
+def dpop_parameters(op: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in op.get("parameters", []) if p["name"] == "DPoP"]
+
+
+@pytest.mark.parametrize("method_path", OPERATIONS, ids=lambda o: " ".join(o))
+def test_token_protected_operations_accept_a_dpop_bound_token_as_an_alternative(method_path: tuple[str, str]):
+    # Given an operation, and the bearer (oauth2) alternatives of its security
+    op = operation(*method_path)
+    bearer = [entry["oauth2"] for entry in op["security"] if "oauth2" in entry]
+
+    # Then a DPoP-bound token with the same scopes is an alternative to each, and the operation
+    # documents the optional DPoP proof header (the token endpoint too: a proof binds its token)
+    assert [entry["dpop"] for entry in op["security"] if "dpop" in entry] == bearer
+    takes_proof = bool(bearer) or method_path == ("POST", "/oauth/token")
+    wanted = [{"name": "DPoP", "in": "header", "required": False}] if takes_proof else []
+    assert [{k: p[k] for k in ("name", "in", "required")} for p in dpop_parameters(op)] == wanted
+
+
+def test_the_dpop_scheme_and_its_errors_are_documented():
+    components = BUILT["components"]
+    assert components["securitySchemes"]["dpop"]["type"] == "http"
+    assert components["securitySchemes"]["dpop"]["scheme"] == "DPoP"
+    assert "INVALID_DPOP_PROOF" in components["responses"]["Error401"]["description"]
+    assert set(components["responses"]["Error401"]["headers"]) >= {"WWW-Authenticate", "DPoP-Nonce"}
+    assert "DPoP-Nonce" in components["responses"]["OAuthError400"]["headers"]
+    errors = components["schemas"]["OAuthError"]["properties"]["error"]["enum"]
+    assert {"invalid_dpop_proof", "use_dpop_nonce"} <= set(errors)
+    assert "dpop_signing_alg_values_supported" in components["schemas"]["ServerMetadata"]["properties"]
+    assert "cnf" in components["schemas"]["TokenValidity"]["properties"]
 
 
 def test_if_match_routes_document_the_header_and_412():

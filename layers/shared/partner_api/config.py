@@ -16,6 +16,7 @@ class Settings:
     users_table: str
     events_table: str
     idempotency_table: str
+    proofs_table: str
     signing_key_id: str
     cursor_secret_id: str
     public_base_url: str
@@ -29,6 +30,7 @@ class Settings:
     retry_schedule: tuple[int, ...]
     allow_loopback_webhooks: bool
     welcome_email_sender: str
+    dpop_nonce: bool
 
 
 def _require(name: str) -> str:
@@ -46,6 +48,7 @@ def settings() -> Settings:
         users_table=_require("USERS_TABLE"),
         events_table=_require("EVENTS_TABLE"),
         idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", ""),
+        proofs_table=os.environ.get("PROOFS_TABLE", ""),
         signing_key_id=os.environ.get("SIGNING_KEY_ID", ""),
         cursor_secret_id=os.environ.get("CURSOR_SECRET_ID", ""),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
@@ -59,4 +62,5 @@ def settings() -> Settings:
         retry_schedule=tuple(int(s) for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", _RETRIES).split(",")),
         allow_loopback_webhooks=os.environ.get("ALLOW_LOOPBACK_WEBHOOKS", "false").lower() == "true",
         welcome_email_sender=os.environ.get("WELCOME_EMAIL_SENDER", ""),
+        dpop_nonce=os.environ.get("DPOP_NONCE", "off").strip().lower() == "on",
     )

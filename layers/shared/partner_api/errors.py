@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,27 @@ class Unauthenticated(DomainError):
 class NoAuthorizationHeader(Unauthenticated):
     code = "NO_AUTHORIZATION_HEADER"
     default_message = "Authorization header not provided."
+
+
+class InvalidDpopProof(Unauthenticated):
+    """A DPoP problem (RFC 9449 section 7.1): ``error`` says whether the proof
+    (``invalid_dpop_proof``) or the token (``invalid_token``: not DPoP-bound) is at fault; with
+    ``nonce``, the proof lacked the server's current nonce, which it must carry
+    (``use_dpop_nonce``)."""
+
+    code = "INVALID_DPOP_PROOF"
+    default_message = "The DPoP proof is missing or invalid."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        error: Literal["invalid_dpop_proof", "invalid_token"] = "invalid_dpop_proof",
+        nonce: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error: str = "use_dpop_nonce" if nonce else error
+        self.nonce = nonce
 
 
 class Forbidden(DomainError):
@@ -132,11 +154,14 @@ class DependencyUnavailable(DomainError):
 class OAuthError(Exception):
     """An RFC 6749 error: reported by the OAuth endpoints without the envelope."""
 
-    def __init__(self, error: str, description: str = "", *, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str = "", *, status: int = 400, nonce: str | None = None
+    ) -> None:
         super().__init__(description or error)
         self.error = error
         self.description = description
         self.status = status
+        self.nonce = nonce  # a DPoP server nonce the client must use (``use_dpop_nonce``)
 
 
 class InvalidClient(OAuthError):

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel, ValidationError
 
-from partner_api.auth import tokens
+from partner_api.auth import binding, tokens
 from partner_api.auth.principal import Principal
 from partner_api.config import settings
 from partner_api.errors import (
@@ -196,6 +196,11 @@ class Call:
     def base_url(self) -> str:
         return base_url(self.event)
 
+    @property
+    def auth_request(self) -> binding.Request:
+        """The request as authentication sees it (a DPoP proof is checked against it)."""
+        return auth_request(self.event)
+
     def ok(
         self, message: str, data: Any, *, status: int = 200, version: tuple[str, int] | None = None
     ) -> Response[str]:
@@ -228,11 +233,34 @@ def base_url(event: dict[str, Any]) -> str:
     return f"https://{domain}"
 
 
+def auth_request(event: dict[str, Any]) -> binding.Request:
+    """Method, public URL (``base_url`` + the path API Gateway matched, no query), the
+    ``Authorization`` header and every ``DPoP`` header of the request."""
+    return binding.Request(
+        method=str(event.get("httpMethod") or "").upper(),
+        url=base_url(event) + str(event.get("path") or ""),
+        authorization=_header(event, "authorization"),
+        dpop=tuple(_header_values(event, "dpop")),
+    )
+
+
 def _header(event: dict[str, Any], name: str) -> str | None:
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == name:
             return str(value)
     return None
+
+
+def _header_values(event: dict[str, Any], name: str) -> list[str]:
+    """Every non-empty value of a header sent once or more. ``headers`` keeps one value per name;
+    ``multiValueHeaders`` (API Gateway REST, SAM local) all of them. A value a proxy folded from
+    several headers is split at its commas (which neither a token nor a JWS contains)."""
+    multi = event.get("multiValueHeaders") or {}
+    values = [str(v) for key, found in multi.items() if key.lower() == name for v in found or []]
+    if not values:
+        single = _header(event, name)
+        values = [single] if single is not None else []
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def request_id_of(event: dict[str, Any]) -> str:
@@ -347,7 +375,7 @@ class Api:
                 event = self.resolver.current_event.raw_event
                 principal = None
                 if auth != "none":
-                    principal = tokens.authenticate(_header(event, "authorization"), base_url(event))
+                    principal = tokens.authenticate(auth_request(event), base_url(event))
                     needed = "admin" if auth == "operator" else scope
                     if auth == "operator" and principal.token_use != "operator":
                         raise MissingScopes()

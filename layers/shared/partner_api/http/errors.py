@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from partner_api.auth.dpop import ALGORITHMS
 from partner_api.errors import (
     Conflict,
     DependencyUnavailable,
     DomainError,
     FieldIssue,
     Forbidden,
+    InvalidDpopProof,
     InvalidInput,
     MethodNotAllowed,
     MissingParameters,
@@ -35,6 +37,8 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (DependencyUnavailable, 503),
 ]
 MAX_RETRY_AFTER = "2"
+# RFC 9449 section 7.1: a DPoP challenge names the error and the proof algorithms accepted.
+DPOP_ALGS = " ".join(ALGORITHMS)
 # Server-set fields: sending one is reported as read-only rather than unknown.
 READ_ONLY_FIELDS = frozenset(
     {
@@ -70,6 +74,10 @@ def envelope_error(error: DomainError, request_id: str) -> tuple[int, dict[str, 
         headers["Retry-After"] = MAX_RETRY_AFTER
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)  # RFC 9110: the methods the resource has
+    if isinstance(error, InvalidDpopProof):
+        headers["WWW-Authenticate"] = f'DPoP error="{error.error}", algs="{DPOP_ALGS}"'
+        if error.nonce:
+            headers["DPoP-Nonce"] = error.nonce
     return status_of(error), body, headers
 
 
@@ -87,6 +95,8 @@ def oauth_error(error: OAuthError) -> tuple[int, dict[str, Any], dict[str, str]]
     if error.description:
         body["error_description"] = error.description
     headers = {"WWW-Authenticate": 'Basic realm="oauth"'} if error.status == 401 else {}
+    if error.nonce:
+        headers["DPoP-Nonce"] = error.nonce  # RFC 9449 section 8: the nonce to put in the next proof
     return error.status, body, headers
 
 

@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, TypeAdapter
 
+from partner_api.auth.dpop import ALGORITHMS
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES
 from partner_api.http.api import Route, path_pattern
 from partner_api.http.idempotency import MAX_KEY_LENGTH
@@ -28,14 +29,17 @@ DESCRIPTION = (
     "Every `/partner/v1` and `/admin/v1` answer is a JSON envelope "
     '(`{"success": true, "message", "data"}` or the `Error` schema); the OAuth endpoints answer as '
     "RFC 6749 says. Get a token from `POST /oauth/token` (client credentials) and send it as "
-    "`Authorization: Bearer <token>`. A method a resource does not have answers `405` with `Allow` "
+    "`Authorization: Bearer <token>`. With a DPoP proof (RFC 9449) in the token request's `DPoP` header "
+    "the token is bound to the proof's key: send it as `Authorization: DPoP <token>` with a fresh proof "
+    "in `DPoP` on every request. A method a resource does not have answers `405` with `Allow` "
     "(`#/components/responses/Error405`)."
 )
 
 # The answers the whole API shares (API.md section 1).
 ERROR_MESSAGES = {
     400: "Invalid input: `INVALID_JSON`, `MISSING_REQUIRED_PARAMS` or `INVALID_PARAMETER`, with `details`.",
-    401: "`NO_AUTHORIZATION_HEADER` or `INVALID_ACCESS_TOKEN`.",
+    401: "`NO_AUTHORIZATION_HEADER`, `INVALID_ACCESS_TOKEN` or `INVALID_DPOP_PROOF` (with a `DPoP` "
+    "challenge in `WWW-Authenticate`, and `DPoP-Nonce` when the proof must carry that nonce).",
     403: "`MISSING_SCOPES`, `AUTHENTICATION_FAILED`, `PERMISSION_DENIED` or "
     "`MAXIMUM_USERS_FOR_ACCOUNT_LIMIT_EXCEEDED`.",
     404: "No such resource visible to the caller (`CLIENT_NOT_FOUND`, `PARTNER_NOT_FOUND`, ...).",
@@ -48,7 +52,8 @@ ERROR_MESSAGES = {
     503: "`SERVICE_UNAVAILABLE`: a dependency is throttling or down; retry after `Retry-After` seconds.",
 }
 OAUTH_ERROR_MESSAGES = {
-    400: "RFC 6749 error: `invalid_request`, `unsupported_grant_type`, `invalid_scope`, `invalid_grant`.",
+    400: "RFC 6749 error: `invalid_request`, `unsupported_grant_type`, `invalid_scope`, `invalid_grant`; "
+    "RFC 9449: `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce in `DPoP-Nonce`.",
     401: "`invalid_client`: wrong secret, revoked credential or inactive partner.",
 }
 ALWAYS = (429, 500, 503)
@@ -85,6 +90,7 @@ ERROR_SCHEMAS: dict[str, Any] = {
                     "invalid_scope",
                     "unsupported_grant_type",
                     "invalid_dpop_proof",
+                    "use_dpop_nonce",
                 ],
             },
             "error_description": {"type": "string"},
@@ -106,6 +112,15 @@ HEADERS: dict[str, Any] = {
     },
     "RetryAfter": {"description": "Seconds to wait.", "required": True, "schema": {"type": "string"}},
     "BasicChallenge": {"description": "The `Basic` challenge.", "schema": {"type": "string"}},
+    "DpopChallenge": {
+        "description": 'With `INVALID_DPOP_PROOF`: `DPoP error="invalid_dpop_proof"` (or `invalid_token`, '
+        f'`use_dpop_nonce`), `algs="{" ".join(ALGORITHMS)}"`.',
+        "schema": {"type": "string"},
+    },
+    "DpopNonce": {
+        "description": "The server nonce the next DPoP proof must carry (`use_dpop_nonce`).",
+        "schema": {"type": "string"},
+    },
     "Allow": {
         "description": "The methods the resource has, e.g. `GET, POST`.",
         "required": True,
@@ -117,6 +132,16 @@ ETAG_HEADER = {"$ref": "#/components/headers/ETag"}
 REPLAYED_HEADER = {"$ref": "#/components/headers/IdempotentReplayed"}
 RETRY_AFTER_HEADER = {"$ref": "#/components/headers/RetryAfter"}
 BASIC_CHALLENGE_HEADER = {"$ref": "#/components/headers/BasicChallenge"}
+DPOP_CHALLENGE_HEADER = {"$ref": "#/components/headers/DpopChallenge"}
+DPOP_NONCE_HEADER = {"$ref": "#/components/headers/DpopNonce"}
+DPOP_PARAMETER = {
+    "name": "DPoP",
+    "in": "header",
+    "required": False,
+    "description": "A DPoP proof (RFC 9449) for this request: signed by the key a DPoP-bound token is bound "
+    "to (required with one), or, on the token endpoint, by the key to bind the new token to.",
+    "schema": {"type": "string"},
+}
 
 
 def document(routes: Iterable[Route], version: str) -> dict[str, Any]:
@@ -220,6 +245,8 @@ def _operation(route: Route, operation_id: str, schemas: Schemas) -> dict[str, A
 
 def _parameters(route: Route, schemas: Schemas) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [_path_parameter(name) for name in route.path_parameters]
+    if route.auth != "none" or _binds_tokens(route):
+        found.append(DPOP_PARAMETER)
     if route.query is not None:
         query = schemas.inline(route.query)
         required = set(query.get("required", []))
@@ -334,6 +361,11 @@ def _error(status: int, oauth: bool) -> dict[str, Any]:
         headers["Retry-After"] = RETRY_AFTER_HEADER
     if oauth and status == 401:
         headers["WWW-Authenticate"] = BASIC_CHALLENGE_HEADER
+    if not oauth and status == 401:
+        headers["WWW-Authenticate"] = DPOP_CHALLENGE_HEADER
+    # use_dpop_nonce: a protected route's 401, the token endpoint's 400
+    if (not oauth and status == 401) or (oauth and status == 400):
+        headers["DPoP-Nonce"] = DPOP_NONCE_HEADER
     return {
         "description": (OAUTH_ERROR_MESSAGES if oauth else ERROR_MESSAGES)[status],
         "headers": headers,
@@ -361,7 +393,18 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "scheme": "basic",
         "description": "The credential's client id and secret (or send them as form fields).",
     },
+    "dpop": {
+        "type": "http",
+        "scheme": "DPoP",
+        "description": "A DPoP-bound token (RFC 9449) as `Authorization: DPoP <token>`, with a fresh proof "
+        "by its key in the `DPoP` header of every request. Its scopes are those of `oauth2`.",
+    },
 }
+
+
+def _binds_tokens(route: Route) -> bool:
+    """The token endpoint: a ``DPoP`` proof there binds the token it issues."""
+    return (route.method, route.path) == ("POST", "/oauth/token")
 
 
 def _security(route: Route) -> list[dict[str, list[str]]]:
@@ -370,12 +413,15 @@ def _security(route: Route) -> list[dict[str, list[str]]]:
     if route.auth == "none":
         return []
     if route.auth == "operator":
-        return [{"oauth2": ["admin"]}]
-    if route.scope is None:
-        return [{"oauth2": []}]
-    if route.scope.endswith(":read"):  # a write scope of the same resource reads too
-        return [{"oauth2": [route.scope]}, {"oauth2": [route.scope.removesuffix(":read") + ":write"]}]
-    return [{"oauth2": [route.scope]}]
+        needed = [["admin"]]
+    elif route.scope is None:
+        needed = [[]]
+    elif route.scope.endswith(":read"):  # a write scope of the same resource reads too
+        needed = [[route.scope], [route.scope.removesuffix(":read") + ":write"]]
+    else:
+        needed = [[route.scope]]
+    # A bearer token, or a DPoP-bound one with its proof: the same scopes either way.
+    return [{scheme: scopes} for scheme in ("oauth2", "dpop") for scopes in needed]
 
 
 def _scope_note(route: Route) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from partner_api.auth import signing, tokens
+from partner_api.auth import binding, dpop, signing, tokens
 from partner_api.auth.principal import OPERATOR_SCOPES, PARTNER_SCOPES
 from partner_api.auth.secrets import burn_time, verify_secret
 from partner_api.config import settings
-from partner_api.errors import DomainError, InvalidClient, OAuthError
+from partner_api.errors import DomainError, InvalidClient, InvalidDpopProof, OAuthError
 from partner_api.ids import is_uuid
 from partner_api.store import clients, credentials, partners
 
@@ -48,8 +48,26 @@ def parse_scope(raw: str | None) -> list[str] | None:
     return list(dict.fromkeys(s for s in raw.replace(",", " ").split() if s))
 
 
+def proven_key(request: binding.Request, *, expected_jkt: str | None = None) -> str | None:
+    """The thumbprint of the key the token request's DPoP proof shows (the key to bind the new
+    token to); None without a proof, unless ``expected_jkt`` (a bound actor token's key) makes one
+    required. A bad proof is ``invalid_dpop_proof`` (or ``use_dpop_nonce``), and nothing is issued."""
+    if not request.dpop and expected_jkt is None:
+        return None
+    try:
+        return binding.check(request, expected_jkt=expected_jkt).jkt
+    except InvalidDpopProof as exc:
+        error = "use_dpop_nonce" if exc.nonce else "invalid_dpop_proof"
+        raise OAuthError(error, exc.message, nonce=exc.nonce) from exc
+
+
+def _bound(jkt: str | None) -> tuple[str, dict[str, Any]]:
+    """``token_type`` and the extra claims of a token bound to ``jkt`` (RFC 9449 section 6)."""
+    return ("DPoP", {"cnf": {"jkt": jkt}}) if jkt else ("Bearer", {})
+
+
 def client_credentials_grant(
-    credential: dict[str, Any], requested: str | None, issuer: str
+    credential: dict[str, Any], requested: str | None, issuer: str, request: binding.Request
 ) -> dict[str, Any]:
     allowed = list(credential["scopes"])
     wanted = parse_scope(requested)
@@ -58,6 +76,7 @@ def client_credentials_grant(
     unknown = [s for s in wanted if s not in allowed]
     if unknown:
         raise OAuthError("invalid_scope", f"Scope not granted to this client: {' '.join(unknown)}")
+    token_type, binding_claims = _bound(proven_key(request))
     lifetime = settings().access_token_seconds
     token = tokens.mint(
         issuer=issuer,
@@ -67,8 +86,14 @@ def client_credentials_grant(
         lifetime=lifetime,
         tenant_id=credential.get("tenantId", ""),
         partner_id=credential.get("partnerId", ""),
+        extra=binding_claims,
     )
-    return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(wanted)}
+    return {
+        "access_token": token,
+        "token_type": token_type,
+        "expires_in": lifetime,
+        "scope": " ".join(wanted),
+    }
 
 
 def jwks() -> dict[str, Any]:
@@ -86,6 +111,7 @@ def server_metadata(base_url: str) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "response_types_supported": ["token"],
         "scopes_supported": [*OPERATOR_SCOPES, *PARTNER_SCOPES],
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
     }
 
 
@@ -96,11 +122,15 @@ def base_uris(base_url: str) -> dict[str, str]:
     }
 
 
-def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issuer: str) -> dict[str, Any]:
+def token_exchange_grant(
+    credential: dict[str, Any], form: dict[str, str], issuer: str, request: binding.Request
+) -> dict[str, Any]:
     """A 300 s user token for the active client named by an unsigned subject token's ``email``.
 
     The subject token's signature is not checked: the authenticated actor, whose token must
-    hold ``users:impersonate``, can only name active clients of its own subtree."""
+    hold ``users:impersonate``, can only name active clients of its own subtree. With a DPoP
+    proof the user token is bound to the proof's key; a DPoP-bound actor token needs a proof by
+    its own key (a stolen actor token alone mints nothing)."""
     import jwt
 
     for name in ("subject_token", "subject_token_type", "actor_token", "actor_token_type"):
@@ -111,7 +141,7 @@ def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issue
     if form["actor_token_type"] not in ACTOR_TOKEN_TYPES:
         raise OAuthError("invalid_request", "actor_token_type must be access_token.")
     try:
-        actor = tokens.authenticate(f"Bearer {form['actor_token']}", issuer)
+        actor, actor_claims = tokens.verify(form["actor_token"], issuer)
     except DomainError as exc:
         raise OAuthError("invalid_grant", "actor_token is invalid or expired.") from exc
     if actor.token_use != "partner" or actor.client_id != credential["clientId"]:
@@ -135,6 +165,11 @@ def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issue
     refused = [s for s in wanted if s not in grantable]
     if refused:
         raise OAuthError("invalid_scope", f"Scope not grantable to a user token: {' '.join(refused)}")
+    try:
+        actor_jkt = binding.bound_key(actor_claims)
+    except DomainError as exc:
+        raise OAuthError("invalid_grant", "actor_token is invalid or expired.") from exc
+    token_type, binding_claims = _bound(proven_key(request, expected_jkt=actor_jkt))
     token = tokens.mint(
         issuer=issuer,
         subject=client["clientId"],
@@ -143,11 +178,11 @@ def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issue
         lifetime=USER_TOKEN_SECONDS,
         tenant_id=actor.tenant_id,
         partner_id=client["partnerId"],
-        extra={"act": {"sub": actor.client_id}},
+        extra={"act": {"sub": actor.client_id}, **binding_claims},
     )
     return {
         "access_token": token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "issued_token_type": ACCESS_TOKEN_TYPE,
         "expires_in": USER_TOKEN_SECONDS,
         "scope": " ".join(wanted),
@@ -155,13 +190,17 @@ def token_exchange_grant(credential: dict[str, Any], form: dict[str, str], issue
 
 
 def validate(client_id: str, token: str, issuer: str) -> dict[str, Any]:
-    """``{"valid": true, "expires_at"}`` when ``token`` is live and was issued to or for
-    ``client_id``; ``{"valid": false}`` otherwise, without saying why."""
+    """``{"valid": true, "expires_at"}`` (and a DPoP-bound token's ``cnf``) when ``token`` is live
+    and was issued to or for ``client_id``; ``{"valid": false}`` otherwise, without saying why.
+    No proof is asked for: this says what the token is, it does not let anyone use it."""
     try:
-        principal = tokens.authenticate(f"Bearer {token}", issuer)
-        claims = tokens.decode(token, issuer)
+        principal, claims = tokens.verify(token, issuer)
+        jkt = binding.bound_key(claims)
     except DomainError:
         return {"valid": False}
     if client_id not in (principal.client_id, principal.subject):
         return {"valid": False}
-    return {"valid": True, "expires_at": int(claims["exp"])}
+    validity: dict[str, Any] = {"valid": True, "expires_at": int(claims["exp"])}
+    if jkt:
+        validity["cnf"] = {"jkt": jkt}
+    return validity

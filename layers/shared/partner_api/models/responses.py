@@ -280,9 +280,16 @@ class AccessToken(TypedDict):
     issued_token_type: NotRequired[str]
 
 
+class Confirmation(TypedDict):
+    """RFC 9449 section 6: the thumbprint of the key a DPoP-bound token is bound to."""
+
+    jkt: str
+
+
 class TokenValidity(TypedDict):
     valid: bool
     expires_at: NotRequired[int]
+    cnf: NotRequired[Confirmation]
 
 
 class Jwk(TypedDict):
@@ -308,6 +315,7 @@ class ServerMetadata(TypedDict):
     token_endpoint_auth_signing_alg_values_supported: list[str]
     response_types_supported: list[str]
     scopes_supported: list[str]
+    dpop_signing_alg_values_supported: list[str]
 
 
 class BaseUris(TypedDict):

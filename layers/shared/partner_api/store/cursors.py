@@ -36,6 +36,12 @@ def _key() -> bytes:
     return _secret
 
 
+def derived_key(purpose: str) -> bytes:
+    """A key for another MAC of this layer, derived from the cursor secret: one secret to load
+    and rotate, and no MAC of one purpose ever verifies as one of another."""
+    return hmac.new(_key(), b"derived-key\n" + purpose.encode(), hashlib.sha256).digest()
+
+
 def forget_key() -> None:
     """Drop the cached secret (tests switch environments)."""
     global _secret

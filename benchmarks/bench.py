@@ -14,8 +14,10 @@ Four parts, all as ratios or counts so that a noisy machine cannot fail them by 
    sizes it down for a quick run.
 
 Alongside, for information (never budgeted): each handler imported the way Lambda imports it
-(its CodeUri first on the path), and what the first request adds to a cold start by creating the
-container's first boto3 client.
+(its CodeUri first on the path), what the first request adds to a cold start by creating the
+container's first boto3 client, and a whole first request (import, cold request, warm request)
+of ``GET /partner/v1/clients/{id}`` with a bearer token against the same with a DPoP-bound token
+and a proof, in fresh interpreters against ``local.aws``.
 
 The exit status is 0 whatever the numbers; lines over budget say ``OVER BUDGET``, and the summary
 lists them with the notes.
@@ -24,6 +26,7 @@ lists them with the notes.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -256,6 +259,139 @@ def cold_start() -> Findings:
                 )
             )
     return findings
+
+
+# The first request of a fresh container, bearer against DPoP: ``GET /partner/v1/clients/{id}``
+# in a fresh interpreter (import, then the handler twice: cold, then warm), against the local
+# AWS emulation. A DPoP request also verifies the proof (PyJWK, the EC public key from its JWK)
+# and writes its jti once; the cold figure shows what that adds to a container's first request.
+FIRST_REQUEST_BASE = "https://api.bench.example"  # PublicBaseUrl: the issuer and every htu
+FIRST_REQUEST_SETUP = """\
+import json, os, warnings
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+from local.stack import provision
+parameters = {"LogLevel": "WARNING", "PublicBaseUrl": os.environ["BENCH_BASE"]}
+stack = provision("first-request", parameters=parameters)
+os.environ.update(stack.environment())
+from partner_api.logic.partners import create_root
+from partner_api.models.partners import RootPartnerCreate
+from partner_api.store.events import Actor
+from tests.support.apigw import Api
+api = Api()
+_, credential = create_root(Actor(type="operator", client_id="bench", request_id="bench"),
+                            RootPartnerCreate(name="Bench First Request"))
+form = {"grant_type": "client_credentials", "client_id": credential["clientId"],
+        "client_secret": credential["clientSecret"]}
+bearer = api.call("POST", "/oauth/token", form=form).body["access_token"]
+bound = api.call("POST", "/oauth/token", form=form, headers={"DPoP": os.environ["BENCH_PROOF"]}).body
+assert bound.get("token_type") == "DPoP", bound
+body = {"name": "First Request", "email": "first-request@example.com"}
+made = api.call("POST", "/partner/v1/clients", token=bearer, json_body=body).body
+print(json.dumps({"environment": stack.environment(), "bearer": bearer, "bound": bound["access_token"],
+                  "client": made["data"]["clientId"]}))
+"""
+
+FIRST_REQUEST_CODE = """\
+import json, os, time
+events = json.loads(os.environ["BENCH_EVENTS"])
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "bench"
+t = time.perf_counter()
+import {name} as m
+imported = time.perf_counter()
+cold = m.handler(events[0], Context())
+first = time.perf_counter()
+warm = m.handler(events[1], Context())
+second = time.perf_counter()
+assert cold["statusCode"] == warm["statusCode"] == 200, (cold, warm)
+print(imported - t, first - imported, second - first)
+"""
+FIRST_REQUEST_MODULE = "clients.get"
+
+
+def first_request() -> Findings:
+    """Bearer and DPoP: import, cold request and warm request of one function, in fresh
+    interpreters taking turns, against ``local.aws`` (moto with DynamoDB's behaviours)."""
+    from local.aws import AwsProcess
+    from tests.support.apigw import event
+    from tests.support.dpop import Key
+
+    aws = AwsProcess()
+    endpoint = aws.start()
+    try:
+        env = subprocess_env()
+        env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+        key = Key()
+        setup = {
+            **env,
+            "BENCH_BASE": FIRST_REQUEST_BASE,
+            "BENCH_PROOF": key.proof("POST", f"{FIRST_REQUEST_BASE}/oauth/token"),
+        }
+        done = run_python(FIRST_REQUEST_SETUP, setup)
+        if done.returncode != 0:
+            return [(NOTE, f"first-request setup failed: {last_line(done.stderr)}")]
+        made = json.loads(last_line(done.stdout))
+        env.update(made["environment"])
+        path = f"/partner/v1/clients/{made['client']}"
+
+        def get(headers: dict[str, str]) -> dict[str, Any]:
+            return event(
+                "GET",
+                path,
+                resource="/partner/v1/clients/{clientId}",
+                path_params={"clientId": made["client"]},
+                headers=headers,
+            )
+
+        def bearer() -> list[dict[str, Any]]:
+            return [get({"Authorization": f"Bearer {made['bearer']}"}) for _ in range(2)]
+
+        def dpop() -> list[dict[str, Any]]:
+            url, token = FIRST_REQUEST_BASE + path, made["bound"]
+            return [
+                get({"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", url, token)})
+                for _ in range(2)
+            ]
+
+        kinds = {"bearer": bearer, "DPoP": dpop}
+        runs: dict[str, list[list[float]]] = {kind: [] for kind in kinds}
+        floor: list[float] = []
+        code = FIRST_REQUEST_CODE.format(name=FIRST_REQUEST_MODULE)
+        for _ in range(COLD_RUNS):
+            floor.extend(timed_run(FLOOR_CODE, env))
+            for kind, events in kinds.items():  # taking turns: machine noise falls on both
+                runs[kind].append(timed_run(code, {**env, "BENCH_EVENTS": json.dumps(events())}))
+    finally:
+        aws.stop()
+    _first_request_report(runs, statistics.median(floor) * 1000)
+    return []  # figures for the reader: the budgeted cold start is the import's (above)
+
+
+def _first_request_report(runs: dict[str, list[list[float]]], floor_ms: float) -> None:
+    section(
+        f"First request of a fresh container, bearer and DPoP (GET /partner/v1/clients/{{id}}, "
+        f"median of {COLD_RUNS} fresh interpreters; AWS is the local emulation)"
+    )
+    medians = {
+        kind: [statistics.median(run[i] for run in done) * 1000 for i in range(3)]
+        for kind, done in runs.items()
+    }
+    for kind, (imported, cold, warm) in medians.items():
+        total = imported + cold
+        print(
+            f"  {kind:<8} import {imported:5.0f} ms + cold request {cold:5.0f} ms = {total:5.0f} ms "
+            f"({total / floor_ms:4.2f}x floor)   warm request {warm:5.1f} ms"
+        )
+    bearer, bound = medians["bearer"], medians["DPoP"]
+    extra_cold, extra_warm = bound[1] - bearer[1], bound[2] - bearer[2]
+    print(
+        f"  DPoP adds {extra_cold:+.0f} ms to the cold request ({extra_cold / floor_ms:+.2f}x floor) and "
+        f"{extra_warm:+.1f} ms to a warm one\n"
+        "  (proof verification: the EC key from its JWK, the signature; and one conditional PutItem)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,6 +890,7 @@ def main(argv: list[str] | None = None) -> int:
     findings: Findings = []
     if not options.load_only:
         findings += cold_start()
+        findings += first_request()
         findings += in_process()
     if not options.skip_load:
         findings += load.local_run_under_load(options)

@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 1
 
-.PHONY: install lint typecheck pytest validate build test bench openapi fuzz operator-credential clean run
+.PHONY: install lint typecheck pytest validate build test bench openapi scim-discovery fuzz operator-credential clean run
 
 $(VENV)/.installed: requirements-dev.txt constraints.txt layers/shared/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 not found (install it, or set PYTHON313=/path/to/python3.13)"; exit 1; }
@@ -54,6 +54,10 @@ bench: install
 # docs/openapi.json from the routes the functions declare (a test fails when it is out of date).
 openapi: install
 	$(BIN)/python tools/openapi.py
+
+# The SCIM discovery documents, built from scim2-models (the functions serve the committed JSON).
+scim-discovery: install
+	$(BIN)/python tools/scim_discovery.py
 
 # schemathesis against a fresh local run, longer than make test's pass: SEED=... and EXAMPLES=... to vary.
 EXAMPLES ?= 200

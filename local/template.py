@@ -44,7 +44,9 @@ class FunctionRoute:
         method; API Gateway tries it only after the path's explicit methods)."""
         if self.method not in (method.upper(), "ANY"):
             return None
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        # {name}: one segment; {name+} (a greedy path, API Gateway's proxy resource): the rest.
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern) + "$"
         found = re.match(pattern, path)
         return found.groupdict() if found else None
 

@@ -17,7 +17,7 @@ from tests.support.apigw import Api
 
 def _forget_container_state() -> None:
     """What a fresh Lambda container would not have: cached settings, clients, keys, statuses."""
-    from partner_api.auth import signing, tokens
+    from partner_api.auth import directories, signing, tokens
     from partner_api.config import settings
     from partner_api.store import aws, cursors
 
@@ -26,6 +26,7 @@ def _forget_container_state() -> None:
     signing.forget_key()
     cursors.forget_key()
     tokens.forget_standing()
+    directories.forget_cached()
 
 
 @functools.cache

@@ -5,8 +5,9 @@
     python tools/fuzz.py --url http://127.0.0.1:3000 --client-id ... --client-secret ... \\
         --operator-client-id ... --operator-client-secret ...   # a run that is already up
 
-The checks and the tokens per operation are in ``schemathesis.toml``; every operation outside
-``/admin`` runs with a partner token, ``/admin`` with the operator's. The run fails on any failure.
+The checks and the tokens per operation are in ``schemathesis.toml``: ``/admin`` runs with the
+operator's token, ``/scim`` with the token of a directory of a root partner made for the run,
+everything else with a partner token. The run fails on any failure.
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ def token(base_url: str, client_id: str, client_secret: str) -> str:
     return str(reply.json()["access_token"])
 
 
+def directory_token(base_url: str, operator_token: str) -> str:
+    """The SCIM token of a directory of a root partner made for the run: the fuzzed partner can
+    neither see nor rotate it, so the SCIM operations keep a working token to the end."""
+    reply = requests.post(
+        f"{base_url}/admin/v1/partners",
+        json={"name": "Fuzz Directory Owner"},
+        headers={"Authorization": f"Bearer {operator_token}"},
+        timeout=30,
+    )
+    reply.raise_for_status()
+    credential = reply.json()["data"]["credential"]
+    owner = token(base_url, credential["clientId"], credential["clientSecret"])
+    reply = requests.post(
+        f"{base_url}/partner/v1/directories",
+        json={"name": "fuzz"},
+        headers={"Authorization": f"Bearer {owner}"},
+        timeout=30,
+    )
+    reply.raise_for_status()
+    return str(reply.json()["data"]["token"])
+
+
 def fuzz(
     base_url: str,
     partner_token: str,
@@ -71,7 +94,12 @@ def fuzz(
     ]
     if report_dir is not None:
         command += ["--report", "junit", "--report-dir", str(report_dir)]
-    env = {**os.environ, "FUZZ_PARTNER_TOKEN": partner_token, "FUZZ_OPERATOR_TOKEN": operator_token}
+    env = {
+        **os.environ,
+        "FUZZ_PARTNER_TOKEN": partner_token,
+        "FUZZ_OPERATOR_TOKEN": operator_token,
+        "FUZZ_DIRECTORY_TOKEN": directory_token(base_url, operator_token),
+    }
     return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
 
 

@@ -1,4 +1,5 @@
-"""405 METHOD_NOT_ALLOWED: the function behind every route path's ANY method (MethodNotAllowedFunction).
+"""405 METHOD_NOT_ALLOWED: the functions behind every route path's ANY method (MethodNotAllowedFunction,
+and ScimMethodNotAllowedFunction for the SCIM paths).
 
 API Gateway sends it the methods a path's own routes do not declare; it answers in the envelope,
 with the path's methods (from the published OpenAPI document shipped beside it) in ``Allow``.
@@ -67,9 +68,15 @@ def test_every_route_path_answers_an_undeclared_method_with_its_own_methods(path
     reply = Api().call(method, concrete, headers={"x-request-id": f"any-{method.lower()}"})
 
     # Then the 405 function answers, and Allow lists exactly the methods template.yaml routes
-    # there: the published document and the template agree on every path
+    # there: the published document and the template agree on every path (SCIM's answers in
+    # SCIM's error body)
     assert reply.status == 405, reply.text
-    assert reply.body["code"] == "METHOD_NOT_ALLOWED"
+    if path.startswith("/scim/"):
+        assert reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert reply.body["status"] == "405"
+        assert reply.header("Content-Type") == "application/scim+json"
+    else:
+        assert reply.body["code"] == "METHOD_NOT_ALLOWED"
     assert reply.header("Allow") == ", ".join(METHODS_BY_PATH[path])
     assert reply.header("x-request-id") == f"any-{method.lower()}"
 
@@ -89,3 +96,27 @@ def test_a_declared_method_still_reaches_its_own_function():
     # Then GET is the health route's, not a 405
     assert reply.status == 200, reply.text
     assert reply.body == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/scim/v2/Groups", 404),
+        ("GET", "/scim/v2/6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81", 404),
+        ("DELETE", "/scim/v2/Users/x/y", 404),
+        ("POST", "/scim/v2/.search", 501),
+        ("POST", "/scim/v2/Users/.search", 501),
+        ("POST", "/scim/v2/Bulk", 404),
+    ],
+)
+def test_any_other_path_under_scim_is_answered_in_scims_error_body(method: str, path: str, status: int):
+    # Given a path under /scim/v2 that no route declares (API Gateway's greedy /scim/v2/{proxy+}),
+    # or SCIM's POST .search, which this service does not offer
+    reply = Api().call(method, path, headers={"x-request-id": "scim-unknown"})
+
+    # Then the answer is SCIM's error body (404, or 501 for .search), never the envelope
+    assert reply.status == status, reply.text
+    assert reply.header("Content-Type") == "application/scim+json"
+    assert reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert reply.body["status"] == str(status)
+    assert reply.header("x-request-id") == "scim-unknown"

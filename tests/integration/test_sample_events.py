@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +39,7 @@ from tests.support.clients import Stored
 EVENTS = tpl.ROOT / "events"
 EVENT_NAMES = sorted(p.stem for p in EVENTS.glob("*.json"))
 TOKEN_PLACEHOLDER = "REPLACE_WITH_ACCESS_TOKEN"
+DIRECTORY_TOKEN_PLACEHOLDER = "REPLACE_WITH_DIRECTORY_TOKEN"  # what the SCIM samples send instead
 # The ids the sample events use for "an existing client", "an existing root partner", and so on.
 SAMPLE_CLIENT_ID = "0b9e2c1a-5d3f-4e8a-9c7b-2f6d1e0a4b38"
 SAMPLE_PARTNER_ID = "6f2a8c4e-1b3d-4a5f-8e7c-9d0b2a4c6e81"
@@ -96,6 +97,8 @@ def sample_path(name: str) -> str | None:
 # Each API function's route, by sample name; for MethodNotAllowedFunction (an ANY route on every
 # route path), the route of the path its sample calls.
 ROUTES = {event_name(r): r for r in tpl.routes() if r.method != "ANY" or r.path == sample_path(event_name(r))}
+# The SCIM functions (the 405 one for SCIM paths too), by sample name: a directory's token, SCIM bodies.
+SCIM = {name for name, route in ROUTES.items() if route.path.startswith("/scim/")}
 # The functions a stream or queue triggers, by sample name: no API route.
 PIPELINE = {
     name_of(f.code_uri, f.handler): f.logical_id
@@ -198,6 +201,9 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
     assert evt["multiValueQueryStringParameters"] == ({k: [v] for k, v in query.items()} if query else None)
     if name in PUBLIC:
         assert "Authorization" not in headers
+    elif name in SCIM:
+        assert headers["Authorization"] == f"Bearer {DIRECTORY_TOKEN_PLACEHOLDER}"
+        assert headers["Accept"] == "application/scim+json"
     else:
         assert headers["Authorization"] == f"Bearer {TOKEN_PLACEHOLDER}"
     if evt["body"] is None:
@@ -205,6 +211,9 @@ def test_sample_event_is_a_rest_proxy_event_for_its_route(name: str):
     elif name in FORM_BODIES:
         assert headers["Content-Type"] == "application/x-www-form-urlencoded"
         assert evt["body"] == FORM_BODIES[name]
+    elif name in SCIM:
+        assert headers["Content-Type"] == "application/scim+json"
+        assert isinstance(json.loads(evt["body"]), dict)
     else:
         assert headers["Content-Type"] == "application/json"
         assert isinstance(json.loads(evt["body"]), dict)
@@ -359,6 +368,7 @@ class World:
     registered: dict[str, Any]  # the client's client.registered event, delivered to the webhook
     receiver: Receiver
     pump: Pump
+    directory: dict[str, Any] = field(default_factory=dict)  # the directory samples', with its token
 
     def get_client(self, client_id: str) -> dict[str, Any]:
         reply = self.api.call("GET", f"/partner/v1/clients/{client_id}", token=self.tenant.token)
@@ -1073,6 +1083,358 @@ CHECKS["docs-docs_page"] = check_docs_docs_page
 CHECKS["docs-docs_asset"] = check_docs_docs_asset
 
 
+SAMPLE_DIRECTORY_ID = "4b8d2f6a-3e1c-4a9b-8d7f-5c2e0a6b9d13"  # events/directories-*.json
+SCIM_TOKEN = re.compile(r"^scim_[A-Za-z0-9_-]{43}$")
+
+
+def arrange_directory_samples(name: str, world: World) -> dict[str, str]:
+    """A directory of the tenant (kept, with its token, in ``world.directory``) for the samples
+    that name one, and for the list to show."""
+    if SAMPLE_DIRECTORY_ID not in (EVENTS / f"{name}.json").read_text() and name != "directories-list":
+        return {}
+    reply = world.api.call(
+        "POST", "/partner/v1/directories", token=world.tenant.token, json_body={"name": "Okta (staging)"}
+    )
+    assert reply.status == 201, reply.text
+    world.directory = reply.body["data"]
+    return {SAMPLE_DIRECTORY_ID: world.directory["directoryId"]}
+
+
+def directory_token_works(token: str) -> bool:
+    """Whether SCIM would take ``token`` (its directory-token authentication, in a cold container)."""
+    from partner_api.auth import directories
+    from partner_api.errors import Unauthenticated
+
+    directories.forget_cached()
+    try:
+        directories.authenticate(f"Bearer {token}")
+    except Unauthenticated:
+        return False
+    return True
+
+
+def as_listed(directory: dict[str, Any]) -> dict[str, Any]:
+    """A directory as GET and the list show it, but for ``scimBaseUrl`` (it names the URL called)."""
+    return {k: v for k, v in directory.items() if k not in ("token", "scimBaseUrl")}
+
+
+def check_directories_create(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 201, "Directory created successfully.")
+    assert (data["name"], data["partnerId"]) == (sent(evt)["name"], world.tenant.partner_id)
+    assert UUID.match(data["directoryId"]) and ISO.match(data["createdAt"])
+    assert data["scimBaseUrl"] == f"{issuer()}/scim/v2"
+    assert SCIM_TOKEN.match(data["token"]) and directory_token_works(data["token"])
+    assert re.match(r'^"[^"]+"$', reply.header("ETag") or "")
+    assert as_listed(get_data(world, f"/partner/v1/directories/{data['directoryId']}")) == as_listed(data)
+    (created,) = world.events(resourceId=data["directoryId"], type="directory.created")
+    assert created["requestId"] == evt["requestContext"]["requestId"]
+    assert data["token"] not in json.dumps(
+        Stored(world.stack).snapshot(world.tenant.partner_id), default=sorted
+    )
+
+
+def check_directories_list(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Directories retrieved successfully.")
+    (listed,) = data["directories"]
+    assert as_listed(listed) == as_listed(world.directory)
+    assert listed["scimBaseUrl"] == f"{issuer()}/scim/v2"
+    assert data["pagination"] == {"limit": 20, "offset": 0, "total": 1, "hasMore": False}
+    assert world.directory["token"] not in reply.text and "tokenHash" not in reply.text
+
+
+def check_directories_get(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Directory retrieved successfully.")
+    assert as_listed(data) == as_listed(world.directory) and "token" not in data
+    assert data["scimBaseUrl"] == f"{issuer()}/scim/v2"
+    assert re.match(r'^"[^"]+"$', reply.header("ETag") or "")
+
+
+def check_directories_rotate_token(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Directory token rotated successfully.")
+    assert data["directoryId"] == world.directory["directoryId"]
+    assert SCIM_TOKEN.match(data["token"]) and data["token"] != world.directory["token"]
+    assert ISO.match(data["tokenRotatedAt"]) and data["updatedAt"] == data["tokenRotatedAt"]
+    assert as_listed(get_data(world, f"/partner/v1/directories/{data['directoryId']}")) == as_listed(data)
+    # The new token works and the old one does not
+    assert directory_token_works(data["token"]) and not directory_token_works(world.directory["token"])
+    (rotated,) = world.events(resourceId=data["directoryId"], type="directory.token_rotated")
+    assert rotated["requestId"] == evt["requestContext"]["requestId"]
+
+
+def check_directories_delete(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    data = envelope(reply, evt, 200, "Directory deleted successfully.")
+    assert data["directoryId"] == world.directory["directoryId"] and "token" not in data
+    path = f"/partner/v1/directories/{data['directoryId']}"
+    assert world.api.call("GET", path, token=world.tenant.token).status == 404
+    assert not directory_token_works(world.directory["token"])
+    (deleted,) = world.events(resourceId=data["directoryId"], type="directory.deleted")
+    assert deleted["requestId"] == evt["requestContext"]["requestId"]
+
+
+CHECKS["directories-create"] = check_directories_create
+CHECKS["directories-list"] = check_directories_list
+CHECKS["directories-get"] = check_directories_get
+CHECKS["directories-rotate_token"] = check_directories_rotate_token
+CHECKS["directories-delete"] = check_directories_delete
+
+
+SCIM_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+SCIM_LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+def arrange_scim_samples(name: str, world: World) -> dict[str, str]:
+    """A directory of the tenant's root partner (kept, with its token, in ``world.directory``) whose
+    token the SCIM samples send; their sample user is the world's client, which it manages."""
+    if name not in SCIM:
+        return {}
+    reply = world.api.call(
+        "POST", "/partner/v1/directories", token=world.tenant.token, json_body={"name": "Okta (production)"}
+    )
+    assert reply.status == 201, reply.text
+    world.directory = reply.body["data"]
+    return {DIRECTORY_TOKEN_PLACEHOLDER: world.directory["token"]}
+
+
+def scim_base() -> str:
+    return f"{issuer()}/scim/v2"
+
+
+def scim_answer(reply: Reply, evt: dict[str, Any], status: int) -> Any:
+    assert reply.status == status, reply.text
+    assert reply.header("Content-Type") == "application/scim+json"
+    assert reply.header("x-request-id") == evt["requestContext"]["requestId"]
+    return reply.body
+
+
+def expected_user(world: World, client_id: str) -> dict[str, Any]:
+    """The SCIM User a client is (API.md section 10's mapping), from the client as the API shows it."""
+    reply = world.api.call("GET", f"/partner/v1/clients/{client_id}", token=world.tenant.token)
+    assert reply.status == 200, reply.text
+    client = reply.body["data"]
+    user: dict[str, Any] = {"schemas": [SCIM_USER_SCHEMA], "id": client_id, "userName": client["email"]}
+    if client.get("identifier"):
+        user["externalId"] = client["identifier"]
+    name = {
+        scim: client[ours]
+        for scim, ours in (("givenName", "firstName"), ("familyName", "lastName"))
+        if client.get(ours)
+    }
+    if name:
+        user["name"] = name
+    user["displayName"] = client["name"]
+    if client.get("title"):
+        user["title"] = client["title"]
+    user["emails"] = [{"value": client["email"], "type": "work", "primary": True}]
+    if client.get("phone"):
+        user["phoneNumbers"] = [{"value": client["phone"], "type": "work", "primary": True}]
+    user["active"] = client["status"] == "active"
+    user["meta"] = {
+        "resourceType": "User",
+        "created": client["registeredAt"],
+        "lastModified": client["updatedAt"],
+        "location": f"{scim_base()}/Users/{client_id}",
+        "version": reply.header("ETag"),
+    }
+    return user
+
+
+def by_directory(world: World, event: dict[str, Any], evt: dict[str, Any]) -> None:
+    """The event was the sample's request, made by the world's directory."""
+    assert event["actor"] == {
+        "type": "directory",
+        "directoryId": world.directory["directoryId"],
+        "partnerId": world.tenant.partner_id,
+    }
+    assert event["requestId"] == evt["requestContext"]["requestId"]
+
+
+def check_scim_service_provider_config(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert (body["patch"], body["filter"], body["etag"]) == (
+        {"supported": True},
+        {"supported": True, "maxResults": 200},
+        {"supported": True},
+    )
+    assert body["bulk"]["supported"] is body["changePassword"]["supported"] is False
+    assert [scheme["type"] for scheme in body["authenticationSchemes"]] == ["oauthbearertoken"]
+    assert body["meta"]["location"] == f"{scim_base()}/ServiceProviderConfig"
+
+
+def check_scim_resource_types(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body["schemas"] == [SCIM_LIST_RESPONSE]
+    assert (body["totalResults"], body["startIndex"], body["itemsPerPage"]) == (1, 1, 1)
+    (resource_type,) = body["Resources"]
+    assert (resource_type["id"], resource_type["endpoint"], resource_type["schema"]) == (
+        "User",
+        "/Users",
+        SCIM_USER_SCHEMA,
+    )
+    assert resource_type["meta"]["location"] == f"{scim_base()}/ResourceTypes/User"
+
+
+def check_scim_resource_type(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"]
+    assert (body["id"], body["name"], body["endpoint"], body["schema"]) == (
+        "User",
+        "User",
+        "/Users",
+        SCIM_USER_SCHEMA,
+    )
+    assert body["meta"] == {"resourceType": "ResourceType", "location": f"{scim_base()}/ResourceTypes/User"}
+
+
+def check_scim_schemas(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body["schemas"] == [SCIM_LIST_RESPONSE]
+    assert [schema["id"] for schema in body["Resources"]] == [SCIM_USER_SCHEMA]
+    assert body["totalResults"] == body["itemsPerPage"] == 1
+
+
+def check_scim_schema(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert (body["id"], body["name"]) == (SCIM_USER_SCHEMA, "User")
+    attributes = {a["name"]: a for a in body["attributes"]}
+    # the attributes the mapping keeps, and userName unique and case-insensitive as emails are
+    assert {
+        "userName",
+        "name",
+        "displayName",
+        "title",
+        "emails",
+        "phoneNumbers",
+        "active",
+        "externalId",
+    } <= set(attributes)
+    assert (attributes["userName"]["uniqueness"], attributes["userName"]["caseExact"]) == ("server", False)
+    assert body["meta"]["location"] == f"{scim_base()}/Schemas/{SCIM_USER_SCHEMA}"
+
+
+def check_scim_list_users(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # The sample's userName filter finds the world's client (Okta's first request for a user)
+    body = scim_answer(reply, evt, 200)
+    assert body == {
+        "schemas": [SCIM_LIST_RESPONSE],
+        "totalResults": 1,
+        "startIndex": 1,
+        "itemsPerPage": 1,
+        "Resources": [expected_user(world, world.client["clientId"])],
+    }
+
+
+def check_scim_get_user(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body == expected_user(world, world.client["clientId"])
+    assert (body["userName"], body["displayName"], body["title"], body["active"]) == (
+        "existing.client@example.com",
+        "Existing Client",
+        "Controller",
+        True,
+    )
+    assert reply.header("ETag") == body["meta"]["version"]
+
+
+def check_scim_create_user(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 201)
+    assert UUID.match(body["id"]) and body == expected_user(world, body["id"])
+    assert reply.header("Location") == body["meta"]["location"] == f"{scim_base()}/Users/{body['id']}"
+    assert reply.header("ETag") == body["meta"]["version"]
+    client = world.get_client(body["id"])
+    assert {
+        k: client.get(k) for k in ("email", "name", "firstName", "lastName", "phone", "title", "identifier")
+    } == {
+        "email": "ada.lovelace@example.com",
+        "name": "Ada Lovelace",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "phone": "+1 555 0199",
+        "title": "Head of Finance",
+        "identifier": "00u8f2k1q9ZxYw7vT5d7",
+    }
+    assert (client["status"], client["partnerId"]) == ("active", world.tenant.partner_id)
+    assert "locale" not in reply.text and "en-US" not in reply.text  # accepted, not kept
+    (registered,) = world.events(resourceId=body["id"], type="client.registered")
+    by_directory(world, registered, evt)
+
+
+def check_scim_replace_user(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    body = scim_answer(reply, evt, 200)
+    assert body == expected_user(world, world.client["clientId"])
+    assert reply.header("ETag") == body["meta"]["version"]
+    client = world.get_client(world.client["clientId"])
+    assert {k: client.get(k) for k in ("email", "name", "firstName", "lastName", "title", "identifier")} == {
+        "email": "existing.client@example.com",
+        "name": "Existing Client",
+        "firstName": "Existing",
+        "lastName": "Client",
+        "title": "Chief Financial Officer",
+        "identifier": "00u8f2k1q9ZxYw7vT5e8",
+    }
+    (updated,) = world.events(resourceId=world.client["clientId"], type="client.updated")
+    assert updated["changes"]["title"] == {"from": "Controller", "to": "Chief Financial Officer"}
+    by_directory(world, updated, evt)
+
+
+def check_scim_patch_user(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # Entra's forms: "Replace", and active as the string "False"
+    body = scim_answer(reply, evt, 200)
+    assert body == expected_user(world, world.client["clientId"])
+    assert (body["title"], body["active"]) == ("Finance Director", False)
+    assert reply.header("ETag") == body["meta"]["version"]
+    client = world.get_client(world.client["clientId"])
+    assert (client["title"], client["status"]) == ("Finance Director", "inactive")
+    (updated,) = world.events(resourceId=world.client["clientId"], type="client.updated")
+    assert updated["changes"] == {
+        "title": {"from": "Controller", "to": "Finance Director"},
+        "status": {"from": "active", "to": "inactive"},
+    }
+    by_directory(world, updated, evt)
+
+
+def check_scim_delete_user(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    scim_answer(reply, evt, 204)
+    assert reply.text == ""
+    client = world.get_client(world.client["clientId"])
+    assert client["status"] == "deleted" and ISO.match(client["removedAt"])
+    (removed,) = world.events(resourceId=world.client["clientId"], type="client.removed")
+    by_directory(world, removed, evt)
+    # and the webhook hears it, as it hears a removal through the partner API
+    world.pump()
+    (request,) = world.receiver.requests
+    assert verify(world.webhook["secret"], request) == {
+        "type": "client.removed",
+        "timestamp": removed["occurredAt"],
+        "data": removed,
+    }
+
+
+def check_docs_scim_method_not_allowed(reply: Reply, evt: dict[str, Any], world: World) -> None:
+    # A method a SCIM path does not declare: 405 in SCIM's error body, the path's methods in Allow
+    body = scim_answer(reply, evt, 405)
+    assert reply.header("Allow") == "GET, POST"
+    assert body == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "405",
+        "detail": "Method DELETE is not allowed on this resource.",
+    }
+
+
+CHECKS["scim-service_provider_config"] = check_scim_service_provider_config
+CHECKS["scim-resource_types"] = check_scim_resource_types
+CHECKS["scim-resource_type"] = check_scim_resource_type
+CHECKS["scim-schemas"] = check_scim_schemas
+CHECKS["scim-schema"] = check_scim_schema
+CHECKS["scim-list_users"] = check_scim_list_users
+CHECKS["scim-get_user"] = check_scim_get_user
+CHECKS["scim-create_user"] = check_scim_create_user
+CHECKS["scim-replace_user"] = check_scim_replace_user
+CHECKS["scim-patch_user"] = check_scim_patch_user
+CHECKS["scim-delete_user"] = check_scim_delete_user
+CHECKS["docs-scim_method_not_allowed"] = check_docs_scim_method_not_allowed
+
+
 def test_every_sample_event_has_a_check():
     assert sorted(CHECKS) == sorted(ROUTES)
     assert sorted([*CHECKS, *PIPELINE]) == EVENT_NAMES
@@ -1094,6 +1456,8 @@ def test_sample_event_runs_through_its_handler(name: str, world: World, operator
         assert spare.status == 201, spare.text
         substitutions[SAMPLE_CREDENTIAL_ID] = spare.body["data"]["clientId"]
     substitutions |= arrange_partner_and_account_samples(name, world)
+    substitutions |= arrange_directory_samples(name, world)
+    substitutions |= arrange_scim_samples(name, world)
     if name == "clients-me":  # a user token, for the client the world registered
         substitutions[TOKEN_PLACEHOLDER] = user_token(world)
     elif name not in PUBLIC or name == "oauth-validate_token":

@@ -83,8 +83,9 @@ class Api:
     """Calls the API the way API Gateway would: the template's route table picks the function."""
 
     def __init__(self) -> None:
-        # A path's explicit methods take precedence over its ANY method (MethodNotAllowedFunction).
-        self.routes = sorted(tpl.routes(), key=lambda route: route.method == "ANY")
+        # A path's explicit methods take precedence over its ANY method (MethodNotAllowedFunction),
+        # and any path over a greedy one ({proxy+}), as in API Gateway.
+        self.routes = sorted(tpl.routes(), key=lambda route: ("+}" in route.path, route.method == "ANY"))
 
     def call(
         self,

@@ -17,8 +17,11 @@ from local import template as tpl
 
 TEMPLATE = tpl.load()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
-# The function behind every route path's ANY method (API Gateway's 404 for a wrong method -> 405).
+# The functions behind every route path's ANY method (API Gateway's 404 for a wrong method -> 405):
+# the SCIM paths' answers in SCIM's error body, every other path's in the envelope.
 METHOD_NOT_ALLOWED = "MethodNotAllowedFunction"
+SCIM_METHOD_NOT_ALLOWED = "ScimMethodNotAllowedFunction"
+METHODS_NOT_ALLOWED = {METHOD_NOT_ALLOWED, SCIM_METHOD_NOT_ALLOWED}
 ROUTES = [r for r in tpl.routes() if r.method != "ANY"]
 ROUTE_IDS = [r.logical_id for r in ROUTES]
 ANY_ROUTES = [r for r in tpl.routes() if r.method == "ANY"]
@@ -35,7 +38,11 @@ PUBLIC_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/docs/{asset}"),
 }
+# Routes a directory token authenticates (SCIM): no access token to verify, no DPoP proof.
+DIRECTORY_ROUTES = {(r.method, r.path) for r in ROUTES if r.path.startswith("/scim/")}
 LIST_ROUTES = {
+    ("GET", "/partner/v1/directories"),
+    ("GET", "/scim/v2/Users"),
     ("GET", "/partner/v1/clients"),
     ("GET", "/partner/v1/all-users"),
     ("GET", "/admin/v1/partners"),
@@ -177,31 +184,36 @@ def only_event(logical_id: str) -> dict[str, Any]:
 
 
 def test_every_function_is_an_api_route_or_a_pipeline_trigger():
-    assert sorted(ROUTE_IDS) == sorted(set(FUNCTIONS) - set(PIPELINE) - {METHOD_NOT_ALLOWED})
+    assert sorted(ROUTE_IDS) == sorted(set(FUNCTIONS) - set(PIPELINE) - METHODS_NOT_ALLOWED)
     assert set(PIPELINE) <= set(FUNCTIONS)
     assert len(set(ROUTE_IDS)) == len(ROUTE_IDS)
 
 
-@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - set(PIPELINE) - {METHOD_NOT_ALLOWED}))
+@pytest.mark.parametrize("logical_id", sorted(set(FUNCTIONS) - set(PIPELINE) - METHODS_NOT_ALLOWED))
 def test_api_functions_have_exactly_one_event_an_api_route(logical_id: str):
     assert only_event(logical_id)["Type"] == "Api"
 
 
 def test_every_route_path_has_an_any_method_answering_405():
-    # Given the paths the template's routes use, and the ANY events of the 405 function
+    # Given the paths the template's routes use, and the ANY events of the 405 functions
     route_paths = sorted({r.path for r in ROUTES})
     any_paths = [r.path for r in ANY_ROUTES]
-    events = FUNCTIONS[METHOD_NOT_ALLOWED]["Properties"]["Events"].values()
+    events = [e for f in METHODS_NOT_ALLOWED for e in FUNCTIONS[f]["Properties"]["Events"].values()]
 
     # Then each route path has exactly one ANY method, on the one API, and only there: a method a
-    # path does not declare is answered 405 METHOD_NOT_ALLOWED, never API Gateway's 404
-    assert sorted(any_paths) == route_paths
-    assert {r.logical_id for r in ANY_ROUTES} == {METHOD_NOT_ALLOWED}
+    # path does not declare is answered 405, never API Gateway's 404; SCIM paths by the SCIM one,
+    # which also answers every other path under /scim/v2 (its one greedy path) in SCIM's body
+    assert sorted(p for p in any_paths if p != "/scim/v2/{proxy+}") == route_paths
+    assert any_paths.count("/scim/v2/{proxy+}") == 1
+    for route in ANY_ROUTES:
+        scim = route.path.startswith("/scim/")
+        assert route.logical_id == (SCIM_METHOD_NOT_ALLOWED if scim else METHOD_NOT_ALLOWED), route.path
     assert all(e["Type"] == "Api" and e["Properties"]["RestApiId"] == {"Ref": "PartnerApi"} for e in events)
     assert len(events) == len(any_paths)
 
 
-def test_the_405_functions_invoke_permissions_fit_lambdas_resource_policy_limit():
+@pytest.mark.parametrize("function", sorted(METHODS_NOT_ALLOWED))
+def test_the_405_functions_invoke_permissions_fit_lambdas_resource_policy_limit(function: str):
     # Given the statement SAM adds to the function's resource policy for each ANY event, at its
     # longest (a 100-character statement id, a 64-character function name)
     def statement(path: str) -> dict[str, Any]:
@@ -217,17 +229,19 @@ def test_the_405_functions_invoke_permissions_fit_lambdas_resource_policy_limit(
             "Condition": {"ArnLike": {"AWS:SourceArn": source}},
         }
 
-    policy = {"Version": "2012-10-17", "Id": "default", "Statement": [statement(r.path) for r in ANY_ROUTES]}
+    paths = [r.path for r in ANY_ROUTES if r.logical_id == function]
+    policy = {"Version": "2012-10-17", "Id": "default", "Statement": [statement(path) for path in paths]}
 
     # Then the policy stays under Lambda's 20 KB quota, or the deployment fails (one statement per
-    # route path: past about 43 paths, split the ANY events over a second function)
+    # route path: past about 43 paths, split the ANY events over another function)
     assert len(json.dumps(policy, separators=(",", ":"))) < 20 * 1024
 
 
-def test_the_405_function_declares_no_route_reads_nothing_and_ships_the_openapi_document():
+@pytest.mark.parametrize("function", sorted(METHODS_NOT_ALLOWED))
+def test_the_405_function_declares_no_route_reads_nothing_and_ships_the_openapi_document(function: str):
     # Given the 405 function, loaded from its CodeUri as Lambda loads it
-    module = load_function(ANY_ROUTES[0])
-    props = FUNCTIONS[METHOD_NOT_ALLOWED]["Properties"]
+    module = load_function(next(r for r in ANY_ROUTES if r.logical_id == function))
+    props = FUNCTIONS[function]["Properties"]
 
     # Then it registers no route of its own (its methods are the ones nobody declares), needs no
     # AWS access, and the document it takes Allow from is in its package
@@ -562,7 +576,9 @@ def test_read_only_routes_get_no_write_access(route: tpl.FunctionRoute):
 
 
 @pytest.mark.parametrize(
-    "route", [r for r in ROUTES if (r.method, r.path) not in PUBLIC_ROUTES], ids=lambda r: r.logical_id
+    "route",
+    [r for r in ROUTES if (r.method, r.path) not in PUBLIC_ROUTES | DIRECTORY_ROUTES],
+    ids=lambda r: r.logical_id,
 )
 def test_authenticated_routes_can_verify_tokens_and_read_credential_status(route: tpl.FunctionRoute):
     assert "kms:GetPublicKey" in statement_actions(route.logical_id)
@@ -576,7 +592,7 @@ def checks_dpop_proofs(route: tpl.FunctionRoute) -> bool:
     """Whether the function's code checks DPoP proofs: its declared route authenticates a token
     (``auth`` other than ``none``), or it is the token endpoint."""
     (declared,) = load_function(route).api.declared
-    return declared.auth != "none" or (route.method, route.path) == BINDS_TOKENS
+    return declared.auth in ("token", "operator") or (route.method, route.path) == BINDS_TOKENS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
@@ -633,6 +649,19 @@ def test_list_routes_may_read_the_cursor_secret(route: tpl.FunctionRoute):
         if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
     assert secrets == [{"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSecret"}}}]
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.path.startswith("/scim/")], ids=lambda r: r.logical_id
+)
+def test_scim_routes_take_a_directory_token_read_its_item_and_need_no_signing_key(route: tpl.FunctionRoute):
+    (declared,) = load_function(route).api.declared
+    readable = policy_tables(route.logical_id, "DynamoDBReadPolicy") | policy_tables(
+        route.logical_id, "DynamoDBCrudPolicy"
+    )
+    assert declared.auth == "directory"
+    assert "TenantsTable" in readable  # the token's item and its partner's status
+    assert "kms:GetPublicKey" not in statement_actions(route.logical_id)
 
 
 def test_no_handler_module_shadows_the_standard_library():

@@ -146,6 +146,13 @@ class PreconditionFailed(DomainError):
     default_message = "The resource has changed since it was read (If-Match mismatch)."
 
 
+class NotImplementedOperation(DomainError):
+    """An operation the protocol defines and this service does not offer (SCIM's ``.search``, bulk)."""
+
+    code = "NOT_IMPLEMENTED"
+    default_message = "This operation is not supported."
+
+
 class DependencyUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
     default_message = "The service is temporarily unavailable. Please retry."
@@ -213,3 +220,48 @@ class AccountAlreadyExists(Conflict):
 class SeatLimitExceeded(Forbidden):
     code = "MAXIMUM_USERS_FOR_ACCOUNT_LIMIT_EXCEEDED"
     default_message = "The account has no free seat left."
+
+
+class DirectoryNotFound(NotFound):
+    code = "DIRECTORY_NOT_FOUND"
+    default_message = "Directory not found."
+
+
+class ScimProtocolError(InvalidInput):
+    """A SCIM request the protocol refuses (RFC 7644 section 3.12): ``scim_type`` is the
+    ``scimType`` its error body names; the status is the API's 400 like any invalid input."""
+
+    scim_type = "invalidValue"
+
+    def __init__(self, message: str, *, scim_type: str | None = None) -> None:
+        super().__init__(message)
+        if scim_type:
+            self.scim_type = scim_type
+
+
+class ScimInvalidFilter(ScimProtocolError):
+    scim_type = "invalidFilter"
+
+
+class ScimInvalidSyntax(ScimProtocolError):
+    scim_type = "invalidSyntax"
+
+
+class ScimInvalidPath(ScimProtocolError):
+    scim_type = "invalidPath"
+
+
+class ScimNoTarget(ScimProtocolError):
+    scim_type = "noTarget"
+
+
+class ScimInvalidValue(ScimProtocolError):
+    scim_type = "invalidValue"
+
+
+class ScimMutability(ScimProtocolError):
+    scim_type = "mutability"
+
+
+class ScimTooMany(ScimProtocolError):
+    scim_type = "tooMany"

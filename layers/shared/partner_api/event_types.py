@@ -14,4 +14,7 @@ EVENT_TYPES = (
     "credential.revoked",
     "webhook.created",
     "webhook.deleted",
+    "directory.created",
+    "directory.token_rotated",
+    "directory.deleted",
 )

@@ -30,7 +30,8 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import BaseModel, ValidationError
 
-from partner_api.auth import binding, tokens
+from partner_api.auth import binding, directories, tokens
+from partner_api.auth.directories import DirectoryCaller
 from partner_api.auth.principal import Principal
 from partner_api.config import settings
 from partner_api.errors import (
@@ -50,9 +51,16 @@ from partner_api.models.common import EVENT_ID_RE, UUID_RE
 from partner_api.store.events import Actor
 
 MAX_BODY_BYTES = 64 * 1024
+SCIM_MEDIA_TYPE = "application/scim+json"
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 # What a path parameter holds: a lowercase UUID unless named here. Call checks it, the document shows it.
-PATH_PARAMETER_PATTERNS = {"eventId": EVENT_ID_RE, "asset": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"}
+PATH_PARAMETER_PATTERNS = {
+    "eventId": EVENT_ID_RE,
+    "asset": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    # SCIM looks these up and answers 404 for anything unknown: a resource type's name, a schema's URN.
+    "resourceTypeId": r"^[^/]{1,200}$",
+    "schemaId": r"^[^/]{1,200}$",
+}
 PATH_PARAMETER_ISSUES = {"eventId": "must be an event id", "asset": "must be a file name"}
 
 
@@ -64,7 +72,7 @@ class Route:
     path: str  # template syntax: /partner/v1/clients/{clientId}
     name: str  # the view's name; the operation id
     summary: str  # the handler module's docstring, after "METHOD /path: "
-    auth: str  # token | operator | none
+    auth: str  # token | operator | directory (SCIM) | none
     scope: str | None
     body: type[BaseModel] | None  # a JSON body
     form: type[BaseModel] | None  # a form-encoded body (the OAuth endpoints)
@@ -79,6 +87,11 @@ class Route:
     def enveloped(self) -> bool:
         """API.md section 1: every ``/partner/v1`` and ``/admin/v1`` answer is in the envelope."""
         return self.path.startswith(("/partner/", "/admin/"))
+
+    @property
+    def scim(self) -> bool:
+        """API.md section 10: SCIM's own bodies, errors and media type, for directory tokens."""
+        return self.auth == "directory"
 
     @property
     def idempotent_posts(self) -> bool:
@@ -100,12 +113,21 @@ class Call:
         path_params: dict[str, str],
         principal: Principal | None,
         route: Route | None = None,
+        directory: DirectoryCaller | None = None,
     ) -> None:
         self.event = event
         self.request_id = request_id
         self.path_params = path_params
         self._principal = principal
         self.route = route
+        self._directory = directory
+
+    @property
+    def directory(self) -> DirectoryCaller:
+        """The directory a SCIM request speaks for (routes declared with ``auth="directory"``)."""
+        if self._directory is None:
+            raise RuntimeError("route is not authenticated by a directory token")
+        return self._directory
 
     @property
     def principal(self) -> Principal:
@@ -115,7 +137,7 @@ class Call:
 
     @property
     def actor(self) -> Actor:
-        p = self.principal
+        p = self.principal  # a directory's: its client_id is the directoryId, its token_use "directory"
         return Actor(
             type=p.token_use, client_id=p.client_id, partner_id=p.partner_id, request_id=self.request_id
         )
@@ -130,6 +152,11 @@ class Call:
 
     def header(self, name: str) -> str | None:
         return _header(self.event, name)
+
+    def none_match(self, current: str) -> bool:
+        """Whether ``If-None-Match`` names ``current`` (or ``*``): the client's copy is current."""
+        offered = [tag.strip().removeprefix("W/") for tag in (self.header("if-none-match") or "").split(",")]
+        return "*" in offered or current in offered
 
     @property
     def if_match(self) -> str | None:
@@ -159,16 +186,23 @@ class Call:
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidJson() from exc
 
-    def body(self) -> Any:
-        """The JSON body validated by the route's ``body`` model; a JSON value other than an object
-        is invalid."""
-        model = self._declared("body")
+    def json_object(self) -> dict[str, Any]:
+        """The JSON object body, unvalidated: for SCIM, whose mapping judges it (the route's ``body``
+        model documents it)."""
+        self._declared("body")
         data = self.json()
         if not isinstance(data, dict):
             raise InvalidInput(
                 "The request body must be a JSON object.",
                 details=[FieldIssue("body", "must be a JSON object")],
             )
+        return data
+
+    def body(self) -> Any:
+        """The JSON body validated by the route's ``body`` model; a JSON value other than an object
+        is invalid."""
+        model = self._declared("body")
+        data = self.json_object()
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -197,6 +231,11 @@ class Call:
         return base_url(self.event)
 
     @property
+    def scim_base_url(self) -> str:
+        """Where a directory's identity provider sends SCIM requests."""
+        return base_url(self.event) + "/scim/v2"
+
+    @property
     def auth_request(self) -> binding.Request:
         """The request as authentication sees it (a DPoP proof is checked against it)."""
         return auth_request(self.event)
@@ -208,13 +247,23 @@ class Call:
         headers = {"ETag": etag(*version)} if version else {}
         return self.json_response(status, {"success": True, "message": message, "data": data}, headers)
 
-    def json_response(self, status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    def json_response(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Response[str]:
         return Response(
             status_code=status,
-            content_type="application/json",
-            body=errors.json_body(body),
+            content_type=content_type,
+            body=errors.json_body(body) if body is not None else "",
             headers={**(headers or {}), "x-request-id": self.request_id},
         )
+
+    def scim(self, status: int, resource: Any, headers: dict[str, str] | None = None) -> Response[str]:
+        """A SCIM answer (``application/scim+json``); ``resource`` None: no body (204, 304)."""
+        return self.json_response(status, resource, headers, content_type=SCIM_MEDIA_TYPE)
 
 
 def path_pattern(name: str) -> str:
@@ -318,6 +367,8 @@ class _PerThreadResolver(APIGatewayRestResolver):
 class Api:
     """A Powertools REST resolver wired with auth, scopes, request ids and the error envelope."""
 
+    error_media_type = "application/json"  # of the answers ``_on_error`` / ``_on_not_found`` build
+
     def __init__(self) -> None:
         self.resolver = _PerThreadResolver()
         self._current = threading.local()  # this thread's request id
@@ -373,8 +424,11 @@ class Api:
 
             def run(**path_params: str) -> Response[str]:
                 event = self.resolver.current_event.raw_event
-                principal = None
-                if auth != "none":
+                principal, directory = None, None
+                if auth == "directory":
+                    directory = directories.authenticate(_header(event, "authorization"))
+                    principal = directory.principal
+                elif auth != "none":
                     principal = tokens.authenticate(auth_request(event), base_url(event))
                     needed = "admin" if auth == "operator" else scope
                     if auth == "operator" and principal.token_use != "operator":
@@ -383,7 +437,7 @@ class Api:
                         raise MissingScopes()  # operators manage partners, not their data
                     if needed and not principal.has_scope(needed):
                         raise MissingScopes()
-                call = Call(event, self._request_id, path_params, principal, route)
+                call = Call(event, self._request_id, path_params, principal, route, directory)
                 key = call.header("idempotency-key")
                 if key is not None and route.idempotent_posts and principal is not None:
                     response = idempotency.once(
@@ -446,7 +500,7 @@ class Api:
     def _respond(self, status: int, body: Any, headers: dict[str, str]) -> Response[str]:
         return Response(
             status_code=status,
-            content_type="application/json",
+            content_type=self.error_media_type,
             body=errors.json_body(body),
             headers={**headers, "x-request-id": self._request_id},
         )

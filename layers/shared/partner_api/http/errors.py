@@ -14,12 +14,15 @@ from partner_api.errors import (
     Forbidden,
     InvalidDpopProof,
     InvalidInput,
+    InvalidJson,
     MethodNotAllowed,
     MissingParameters,
     NotFound,
+    NotImplementedOperation,
     OAuthError,
     PayloadTooLarge,
     PreconditionFailed,
+    ScimProtocolError,
     Unauthenticated,
     Unprocessable,
 )
@@ -34,6 +37,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (PreconditionFailed, 412),
     (Unprocessable, 422),
+    (NotImplementedOperation, 501),
     (DependencyUnavailable, 503),
 ]
 MAX_RETRY_AFTER = "2"
@@ -128,3 +132,43 @@ def from_validation(exc: Any, *, prefix: tuple[str, ...] = ()) -> InvalidInput:
 
 def json_body(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_error(error: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A domain error as SCIM's error body (RFC 7644 section 3.12): the same status as the API
+    gives it, ``status`` as a string, a ``scimType`` where SCIM defines one."""
+    status = status_of(error)
+    detail = error.message
+    if error.details:
+        detail += " (" + "; ".join(f"{d.field}: {d.issue}" for d in error.details) + ")"
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status), "detail": detail}
+    scim_type = _scim_type(error, status)
+    if scim_type:
+        body["scimType"] = scim_type
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    if isinstance(error, DependencyUnavailable):
+        headers["Retry-After"] = MAX_RETRY_AFTER
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    return status, body, headers
+
+
+def scim_unexpected() -> tuple[int, dict[str, Any]]:
+    return 500, {"schemas": [SCIM_ERROR_SCHEMA], "status": "500", "detail": "An unexpected error occurred."}
+
+
+def _scim_type(error: DomainError, status: int) -> str | None:
+    if isinstance(error, ScimProtocolError):
+        return error.scim_type
+    if isinstance(error, InvalidJson):
+        return "invalidSyntax"
+    if isinstance(error, InvalidInput) and not isinstance(error, PayloadTooLarge):
+        return "invalidValue"
+    if status == 409:
+        return "uniqueness"
+    return None

@@ -32,7 +32,9 @@ DESCRIPTION = (
     "`Authorization: Bearer <token>`. With a DPoP proof (RFC 9449) in the token request's `DPoP` header "
     "the token is bound to the proof's key: send it as `Authorization: DPoP <token>` with a fresh proof "
     "in `DPoP` on every request. A method a resource does not have answers `405` with `Allow` "
-    "(`#/components/responses/Error405`)."
+    "(`#/components/responses/Error405`). `/scim/v2` is SCIM 2.0 (RFC 7643/7644) for identity providers: "
+    "a directory token (`scim_…`, from `POST /partner/v1/directories`) as `Authorization: Bearer`, "
+    "`application/scim+json` bodies, and errors in SCIM's own body (the `ScimError` schema)."
 )
 
 # The answers the whole API shares (API.md section 1).
@@ -50,6 +52,19 @@ ERROR_MESSAGES = {
     429: "`TOO_MANY_REQUESTS`: throttled.",
     500: "`INTERNAL_SERVER_ERROR`.",
     503: "`SERVICE_UNAVAILABLE`: a dependency is throttling or down; retry after `Retry-After` seconds.",
+}
+SCIM_ERROR_MESSAGES = {
+    400: "SCIM `invalidFilter`, `invalidValue`, `invalidSyntax`, `invalidPath`, `noTarget` or `mutability`.",
+    401: "No directory token, or one that is unknown, rotated or deleted.",
+    403: "The directory's partner is not active, or its account's SEATS cap is reached.",
+    404: "No such User for this directory (or no such resource type or schema).",
+    405: "The resource exists, the method does not; `Allow` lists those it has.",
+    409: "`uniqueness`: a client of the tenant already has this userName (email).",
+    412: "`If-Match` does not match the User's current `ETag`.",
+    413: "The body is over 64 KiB.",
+    429: "Throttled.",
+    500: "An unexpected error.",
+    503: "A dependency is throttling or down; retry after `Retry-After` seconds.",
 }
 OAUTH_ERROR_MESSAGES = {
     400: "RFC 6749 error: `invalid_request`, `unsupported_grant_type`, `invalid_scope`, `invalid_grant`; "
@@ -98,6 +113,30 @@ ERROR_SCHEMAS: dict[str, Any] = {
     },
 }
 
+ERROR_SCHEMAS["ScimError"] = {
+    "type": "object",
+    "required": ["schemas", "status"],
+    "properties": {
+        "schemas": {"type": "array", "items": {"const": "urn:ietf:params:scim:api:messages:2.0:Error"}},
+        "status": {"type": "string", "pattern": "^[45][0-9]{2}$"},
+        "scimType": {
+            "type": "string",
+            "enum": [
+                "invalidFilter",
+                "tooMany",
+                "uniqueness",
+                "mutability",
+                "invalidSyntax",
+                "invalidPath",
+                "noTarget",
+                "invalidValue",
+            ],
+        },
+        "detail": {"type": "string"},
+    },
+}
+SCIM_MEDIA_TYPES = ("application/scim+json", "application/json")
+
 HEADERS: dict[str, Any] = {
     "RequestId": {
         "description": "The request's id: the caller's `x-request-id` if it sent a valid one.",
@@ -126,6 +165,8 @@ HEADERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Location": {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}},
+    "BearerChallenge": {"description": 'The `Bearer realm="scim"` challenge.', "schema": {"type": "string"}},
 }
 REQUEST_ID_HEADER = {"$ref": "#/components/headers/RequestId"}
 ETAG_HEADER = {"$ref": "#/components/headers/ETag"}
@@ -229,10 +270,11 @@ def _operation(route: Route, operation_id: str, schemas: Schemas) -> dict[str, A
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
+        body = {"schema": schemas.ref(route.body)}
         operation["requestBody"] = {
             # Call reads an empty body as {}: required only when {} is not a valid body.
             "required": any(field.is_required() for field in route.body.model_fields.values()),
-            "content": {"application/json": {"schema": schemas.ref(route.body)}},
+            "content": {media: body for media in (SCIM_MEDIA_TYPES if route.scim else ("application/json",))},
         }
     if route.form is not None:
         operation["requestBody"] = {
@@ -245,7 +287,7 @@ def _operation(route: Route, operation_id: str, schemas: Schemas) -> dict[str, A
 
 def _parameters(route: Route, schemas: Schemas) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [_path_parameter(name) for name in route.path_parameters]
-    if route.auth != "none" or _binds_tokens(route):
+    if route.auth in ("token", "operator") or _binds_tokens(route):
         found.append(DPOP_PARAMETER)
     if route.query is not None:
         query = schemas.inline(route.query)
@@ -262,6 +304,16 @@ def _parameters(route: Route, schemas: Schemas) -> list[dict[str, Any]]:
                 "description": "Makes a retried POST safe: the same key and body within 24 hours answer "
                 "as the first request did.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            }
+        )
+    if route.scim and 304 in route.status:
+        found.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "An `ETag` from an earlier answer: `304` without a body while it is current.",
+                "schema": {"type": "string"},
             }
         )
     if route.if_match:
@@ -296,13 +348,33 @@ def _responses(route: Route, schemas: Schemas) -> dict[str, Any]:
     for status in route.status:
         responses[str(status)] = _success(route, status, body)
     for status in sorted(_error_statuses(route)):
-        oauth = route.form is not None and status in OAUTH_ERROR_MESSAGES
-        responses[str(status)] = {"$ref": f"#/components/responses/{_error_name(status, oauth)}"}
+        if route.scim:
+            name = f"ScimError{status}"
+        else:
+            name = _error_name(status, route.form is not None and status in OAUTH_ERROR_MESSAGES)
+        responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
     return responses
 
 
 def _error_name(status: int, oauth: bool) -> str:
     return f"{'OAuthError' if oauth else 'Error'}{status}"
+
+
+def _scim_error(status: int) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if status != 429:
+        headers["x-request-id"] = REQUEST_ID_HEADER
+    if status == 503:
+        headers["Retry-After"] = RETRY_AFTER_HEADER
+    if status == 401:
+        headers["WWW-Authenticate"] = {"$ref": "#/components/headers/BearerChallenge"}
+    if status == 405:
+        headers["Allow"] = {"$ref": "#/components/headers/Allow"}
+    return {
+        "description": SCIM_ERROR_MESSAGES[status],
+        "headers": headers,
+        "content": {media: {"schema": {"$ref": REF.format(model="ScimError")}} for media in SCIM_MEDIA_TYPES},
+    }
 
 
 def _error_responses() -> dict[str, Any]:
@@ -315,6 +387,7 @@ def _error_responses() -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
     }
     found |= {_error_name(status, True): _error(status, True) for status in OAUTH_ERROR_MESSAGES}
+    found |= {f"ScimError{status}": _scim_error(status) for status in SCIM_ERROR_MESSAGES}
     return found
 
 
@@ -331,7 +404,13 @@ def _success(route: Route, status: int, body: dict[str, Any] | None) -> dict[str
         schema = body or {"type": "string"}
     if route.idempotent_posts:
         headers["Idempotent-Replayed"] = REPLAYED_HEADER
+    if route.scim and body is not None:
+        headers["ETag"] = ETAG_HEADER
+    if route.scim and status == 201:
+        headers["Location"] = {"$ref": "#/components/headers/Location"}
     answer: dict[str, Any] = {"description": route.summary, "headers": headers}
+    if status in (204, 304):  # no body
+        return answer
     answer["content"] = {media_type: {"schema": schema} for media_type in route.media_types}
     return answer
 
@@ -393,6 +472,12 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "scheme": "basic",
         "description": "The credential's client id and secret (or send them as form fields).",
     },
+    "directoryToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A directory token (`scim_…`, shown once by `POST /partner/v1/directories`): the SCIM "
+        "endpoints take nothing else, and no other route takes it.",
+    },
     "dpop": {
         "type": "http",
         "scheme": "DPoP",
@@ -412,6 +497,8 @@ def _security(route: Route) -> list[dict[str, list[str]]]:
         return [{"clientSecretBasic": []}, {}]  # Basic, or client_id/client_secret in the form
     if route.auth == "none":
         return []
+    if route.auth == "directory":
+        return [{"directoryToken": []}]
     if route.auth == "operator":
         needed = [["admin"]]
     elif route.scope is None:
@@ -425,6 +512,8 @@ def _security(route: Route) -> list[dict[str, list[str]]]:
 
 
 def _scope_note(route: Route) -> str:
+    if route.auth == "directory":
+        return "Needs a directory token (`scim_…`)."
     if route.auth == "operator":
         return "Needs an operator token (scope `admin`)."
     if route.scope is None:
@@ -451,6 +540,8 @@ def _tag(route: Route) -> str:
         return "users (legacy)" if parts[2] in LEGACY_USER_PATHS else parts[2]
     if parts[0] in ("oauth", ".well-known"):
         return "oauth"
+    if parts[0] == "scim":
+        return "scim"
     return "system"
 
 

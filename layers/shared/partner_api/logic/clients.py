@@ -6,6 +6,7 @@ the counters and the audit event, so a change is either wholly there or not at a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from partner_api.auth.principal import Principal
@@ -20,6 +21,7 @@ from partner_api.errors import (
     PartnerNotFound,
     PreconditionFailed,
     SeatLimitExceeded,
+    Unauthenticated,
 )
 from partner_api.ids import new_id, now_iso
 from partner_api.logic import tree
@@ -36,8 +38,17 @@ AUDITED_FIELDS = ("name", "email", "status", "partnerId", *OPTIONAL_FIELDS)
 _OPTIMISTIC_RETRIES = 5
 
 
-def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, Any]:
-    """Create an active client; a live client with the same email (any case) → 409."""
+def register(
+    caller: Principal,
+    actor: Actor,
+    body: ClientCreate,
+    guard: Sequence[dict[str, Any]] = (),
+    status: str = "active",
+) -> dict[str, Any]:
+    """Create a client (``active`` unless a directory provisions it ``inactive``, which then
+    holds no seat); a live client with the same email (any case) → 409. ``guard``: condition
+    checks the caller's own standing must pass in the same transaction (a directory token's
+    item), else ``Unauthenticated``."""
     fields = body.given()
     # The model reports a missing name only with other problems (see ClientCreate): a body
     # otherwise valid, or an account's create-or-update turned create, is caught here.
@@ -56,12 +67,12 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
         "tenantId": caller.tenant_id,
         "partnerId": owner_path[-1],
         "partnerPath": owner_path,
-        "status": "active",
+        "status": status,
         "registeredAt": now,
         "updatedAt": now,
         "version": 1,
     }
-    counters = partners.counts_change(caller.tenant_id, [(owner_path, "active", 1)])
+    counters = partners.counts_change(caller.tenant_id, [(owner_path, status, 1)])
     seats = _seat_moves(caller.tenant_id, None, record)
     operations = [
         clients.create_put(record),
@@ -78,8 +89,9 @@ def register(caller: Principal, actor: Actor, body: ClientCreate) -> dict[str, A
         ),
     ]
     try:
-        transact(operations)
+        transact([*operations, *guard])
     except TransactionConflict as conflict:
+        _refuse_stale_caller(conflict, first_guard=len(operations), guards=len(guard))
         if conflict.failed(1):
             raise _email_taken() from conflict
         _explain(conflict, counters_at=2, counters=counters, seats=seats)
@@ -96,9 +108,15 @@ def get(caller: Principal, client_id: str) -> dict[str, Any]:
 
 
 def update(
-    caller: Principal, actor: Actor, client_id: str, body: ClientPatch, if_match: str | None
+    caller: Principal,
+    actor: Actor,
+    client_id: str,
+    body: ClientPatch,
+    if_match: str | None,
+    guard: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Apply a partial update; ``status`` may remove (``deleted``) or restore (``active``)."""
+    """Apply a partial update; ``status`` may remove (``deleted``) or restore (``active``).
+    ``guard`` as for ``register``."""
     changes = body.given()
     for attempt in range(_OPTIMISTIC_RETRIES):
         before = get(caller, client_id)
@@ -107,7 +125,7 @@ def update(
         if after == before:
             return before
         try:
-            _save(caller, actor, before, after)
+            _save(caller, actor, before, after, guard)
             return after
         except _VersionMoved:
             if if_match is not None or attempt == _OPTIMISTIC_RETRIES - 1:
@@ -115,8 +133,15 @@ def update(
     raise PreconditionFailed()  # pragma: no cover - the loop always returns or raises
 
 
-def remove(caller: Principal, actor: Actor, client_id: str, if_match: str | None) -> dict[str, Any]:
-    """Soft-delete. Removing an already removed client answers the same and records nothing."""
+def remove(
+    caller: Principal,
+    actor: Actor,
+    client_id: str,
+    if_match: str | None,
+    guard: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """Soft-delete. Removing an already removed client answers the same and records nothing.
+    ``guard`` as for ``register``."""
     for _ in range(_OPTIMISTIC_RETRIES):
         before = get(caller, client_id)
         if before["status"] == "deleted":
@@ -124,7 +149,7 @@ def remove(caller: Principal, actor: Actor, client_id: str, if_match: str | None
         require_match(if_match, client_id, before["version"])
         after = _patched(caller, before, {"status": "deleted"})
         try:
-            _save(caller, actor, before, after)
+            _save(caller, actor, before, after, guard)
             return after
         except _VersionMoved:
             continue  # someone else wrote (perhaps removed it): look again
@@ -234,7 +259,13 @@ def _merged_metadata(current: dict[str, str], patch: dict[str, str | None] | Non
     return merged
 
 
-def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[str, Any]) -> None:
+def _save(
+    caller: Principal,
+    actor: Actor,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    guard: Sequence[dict[str, Any]] = (),
+) -> None:
     tenant = caller.tenant_id
     was_live, is_live = before["status"] != "deleted", after["status"] != "deleted"
     operations = [clients.replace_put(after, before["version"])]
@@ -270,8 +301,9 @@ def _save(caller: Principal, actor: Actor, before: dict[str, Any], after: dict[s
         )
     )
     try:
-        transact(operations)
+        transact([*operations, *guard])
     except TransactionConflict as conflict:
+        _refuse_stale_caller(conflict, first_guard=len(operations), guards=len(guard))
         if conflict.failed(0):
             raise _VersionMoved() from conflict
         if claim_index is not None and conflict.failed(claim_index):
@@ -314,6 +346,11 @@ def _explain(
         raise SeatLimitExceeded(
             details=[FieldIssue("accountId", "the account's SEATS cap is reached")]
         ) from conflict
+
+
+def _refuse_stale_caller(conflict: TransactionConflict, *, first_guard: int, guards: int) -> None:
+    if any(conflict.failed(i) for i in range(first_guard, first_guard + guards)):
+        raise Unauthenticated("The directory token was rotated or its directory deleted.") from conflict
 
 
 def _email_taken() -> ClientAlreadyExists:

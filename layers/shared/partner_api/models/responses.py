@@ -240,6 +240,7 @@ class DeliveryList(TypedDict):
 class EventActor(TypedDict):
     type: str
     clientId: NotRequired[str]
+    directoryId: NotRequired[str]  # type "directory": the directory whose SCIM request it was
     partnerId: NotRequired[str]
 
 
@@ -325,3 +326,23 @@ class BaseUris(TypedDict):
 
 class Health(TypedDict):
     status: Literal["ok"]
+
+
+class Directory(TypedDict):
+    directoryId: str
+    name: str
+    partnerId: str
+    accountId: NotRequired[str]
+    scimBaseUrl: str
+    createdAt: str
+    updatedAt: str
+    tokenRotatedAt: NotRequired[str]
+
+
+class DirectoryCreated(Directory):
+    token: str  # shown once
+
+
+class DirectoryList(TypedDict):
+    directories: list[Directory]
+    pagination: Pagination

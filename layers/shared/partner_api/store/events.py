@@ -18,13 +18,13 @@ RETENTION_SECONDS = 400 * 24 * 3600
 class Actor:
     """Who made a change, as recorded on its event."""
 
-    type: str  # partner | operator | user | system
-    client_id: str
+    type: str  # partner | operator | user | system | directory
+    client_id: str  # for a directory: its directoryId
     partner_id: str = ""
     request_id: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        shown = {"type": self.type, "clientId": self.client_id}
+        shown = {"type": self.type, "directoryId" if self.type == "directory" else "clientId": self.client_id}
         if self.partner_id:
             shown["partnerId"] = self.partner_id
         return shown

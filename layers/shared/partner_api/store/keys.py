@@ -56,6 +56,23 @@ CREDENTIAL_SK = "CREDENTIAL"
 ROOT_PARTNERS = "ROOT_PARTNERS"
 
 
+def directory(directory_id: str) -> str:
+    return f"DIRECTORY#{directory_id}"
+
+
+def directories_of(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#DIRECTORIES"
+
+
+def directory_token(token_hash: str) -> str:
+    """A directory token is found by its hash alone (a SCIM request names no tenant), like a
+    credential by its client id."""
+    return f"SCIMTOKEN#{token_hash}"
+
+
+DIRECTORY_TOKEN_SK = "SCIMTOKEN"
+
+
 def children_of(tenant_id: str, parent_id: str) -> str:
     return f"TENANT#{tenant_id}#CHILDREN#{parent_id}"
 

@@ -1,0 +1,27 @@
+"""GET /scim/v2/Schemas/{schemaId}: one schema, by its URN."""
+
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Response
+
+from partner_api.errors import NotFound
+from partner_api.http.api import Call
+from partner_api.http.scim import ScimApi
+from partner_api.logic.scim_users import confirm_token
+from partner_api.models.scim import ScimDocument
+from partner_api.scim import discovery
+
+api = ScimApi()
+
+
+@api.route("GET", "/scim/v2/Schemas/{schemaId}", response=ScimDocument)
+def get_scim_schema(call: Call) -> Response[str]:
+    confirm_token(call.directory)  # a rotated or deleted token stops at once, here too
+    # A URN's colons may come percent-encoded (%3A), depending on the client.
+    found = discovery.schema(unquote(call.path_params.get("schemaId", "")), call.scim_base_url)
+    if found is None:
+        raise NotFound("No such schema.")
+    return call.scim(200, found)
+
+
+handler = api.handler

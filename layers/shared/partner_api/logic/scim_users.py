@@ -21,12 +21,12 @@ from partner_api.logic import clients as client_logic
 from partner_api.logic.versions import etag
 from partner_api.models.clients import ClientCreate, ClientPatch
 from partner_api.models.common import UUID_RE
+from partner_api.models.scim import MAX_RESULTS, ScimUserBody
 from partner_api.scim import filters, patch, users
 from partner_api.store import clients, pages
 from partner_api.store.dynamo import batch_get
 from partner_api.store.events import Actor
 
-MAX_RESULTS = 200  # ServiceProviderConfig filter.maxResults: the most a page holds
 _SCAN_BATCH = 100  # index entries (then whole items) read per call while evaluating a filter
 _PATCH_RETRIES = 5
 # The client fields SCIM manages; an API-only field (company, roles, metadata...) is left as it is.
@@ -52,7 +52,7 @@ class UserPage:
 
 def create(directory: DirectoryCaller, actor: Actor, resource: dict[str, Any]) -> dict[str, Any]:
     """A new client from a SCIM User; created inactive (holding no seat) when it says ``active: false``."""
-    fields = users.client_fields(resource)
+    fields = users.client_fields(_checked(resource))
     status = fields.pop("status")
     given = {k: v for k, v in fields.items() if v is not None}
     if directory.account_id:
@@ -87,7 +87,7 @@ def replace(
 ) -> dict[str, Any]:
     """PUT: the User as sent; a mapped attribute it leaves out is cleared."""
     before = get(directory, user_id)
-    return _change(directory, actor, before, users.client_fields(resource), if_match)
+    return _change(directory, actor, before, users.client_fields(_checked(resource)), if_match)
 
 
 def modify(
@@ -157,6 +157,17 @@ def _change(
     return client_logic.update(
         directory.principal, actor, before["clientId"], body, if_match, guard=[directory.write_guard()]
     )
+
+
+def _checked(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` if its attributes have the types the published User has, else ``invalidValue``."""
+    try:
+        ScimUserBody.model_validate(resource, strict=True)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "User"
+        raise ScimInvalidValue(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}.") from exc
+    return resource
 
 
 def _validated(model: type[Any], fields: dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from partner_api.logic.scim_users import MAX_RESULTS
+MAX_RESULTS = 200  # ServiceProviderConfig filter.maxResults: the most a page holds
 
 AttributeList = Annotated[
     str, Field(max_length=1000, description="Comma-separated attribute names, e.g. userName,name.givenName")
@@ -63,7 +63,8 @@ class ScimMultiValue(BaseModel):
 
 
 class ScimUserBody(BaseModel):
-    """A SCIM User as POST and PUT send it; attributes beyond these are accepted and not stored."""
+    """A SCIM User as POST and PUT send it; attributes beyond these are accepted and not stored.
+    A body is checked against it strictly (``true``, not ``"true"``) before the mapping reads it."""
 
     model_config = ConfigDict(extra="allow")
 

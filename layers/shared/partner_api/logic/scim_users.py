@@ -161,23 +161,20 @@ def _change(
 
 def _checked(resource: dict[str, Any]) -> dict[str, Any]:
     """``resource`` if its attributes have the types the published User has, else ``invalidValue``."""
-    try:
-        ScimUserBody.model_validate(resource, strict=True)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "User"
-        raise ScimInvalidValue(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}.") from exc
+    _validated(ScimUserBody, resource, strict=True)
     return resource
 
 
-def _validated(model: type[Any], fields: dict[str, Any]) -> Any:
+def _validated(model: type[Any], fields: dict[str, Any], *, strict: bool = False) -> Any:
+    """``fields`` parsed by ``model``; its first problem as ``invalidValue``, in SCIM's names."""
     try:
-        return model.model_validate(fields)
+        return model.model_validate(fields, strict=strict)
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
-        field = str(problem["loc"][0]) if problem["loc"] else ""
+        path = [str(part) for part in problem["loc"]]
+        where = ".".join([_SCIM_NAMES.get(path[0], path[0]), *path[1:]]) if path else "User"
         message = str(problem["msg"]).removeprefix("Value error, ")
-        raise ScimInvalidValue(f"{_SCIM_NAMES.get(field, field or 'User')}: {message}.") from exc
+        raise ScimInvalidValue(f"{where}: {message}.") from exc
 
 
 def _in_scope(directory: DirectoryCaller, record: dict[str, Any]) -> bool:
